@@ -1,0 +1,1 @@
+/* SPDX-License-Identifier: ISC */ typedef int clv_placeholder_clv_resample;

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: ISC */
+/* The list of separators and taggers cleave knows, and creation by name or file.
+ * Hosts and the plugin go through here so they offer the same choices. */
+#ifndef CLV_REGISTRY_H
+#define CLV_REGISTRY_H
+
+#include "clv_common.h"
+#include "clv_separator.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Latency/quality trade-off a separator is created for. */
+typedef enum { CLV_OP_QUALITY = 0, CLV_OP_LOW_LATENCY = 1 } ClvOperatingPoint;
+
+typedef enum { CLV_KIND_SEPARATOR = 0, CLV_KIND_TAGGER = 1 } ClvModelKind;
+
+/* One entry of the built-in list. */
+typedef struct {
+    const char *name;        /* what --model takes, e.g. "centre" */
+    ClvModelKind kind;
+    const char *file;        /* model file name under the model directory, or NULL (built-in DSP) */
+    const char *description; /* one line */
+} ClvModelEntry;
+
+/* Number of built-in entries and entry i. Thread: any. */
+int clv_registry_count(void);
+const ClvModelEntry *clv_registry_get(int i);
+
+/* Default separator name. Thread: any. */
+const char *clv_registry_default_separator(void);
+
+/* Sets the directory searched for shipped model files (default: compiled-in
+ * install path, then CLV_MODEL_DIR from the environment). Thread: non-RT. */
+void clv_registry_set_model_dir(const char *dir);
+
+/* Creates a separator from a registry name or a path to a .clvm file, for the
+ * given host rate and channel count. Errors are logged with the file and problem.
+ * Thread: non-RT. */
+ClvStatus clv_separator_create(const char *name_or_path, int sample_rate, int channels,
+                               ClvOperatingPoint op, const ClvLog *log, ClvSeparator **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
