@@ -84,7 +84,8 @@ ClvStatus clv_engine_set_separator(ClvEngine *eng, ClvSeparator *sep);
 /* Frees separators the audio thread has retired. Thread: non-RT (control thread). */
 void clv_engine_collect(ClvEngine *eng);
 
-/* Snapshot of the counters. Thread: any. */
+/* Snapshot of the counters. Thread: audio or the control thread (the one that
+ * calls clv_engine_set_separator/collect, which frees retired pipelines). */
 CLV_RT void clv_engine_get_stats(const ClvEngine *eng, ClvEngineStats *st);
 
 /* Name of the running separator (may lag a pending swap). Thread: any. */

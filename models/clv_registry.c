@@ -1,1 +1,110 @@
-/* SPDX-License-Identifier: ISC */ typedef int clv_placeholder_registry;
+/* SPDX-License-Identifier: ISC */
+/* Registry of separators and taggers.
+ *
+ * Built-in DSP separators are created directly; shipped neural models are files in
+ * the model directory whose metadata names the architecture, and a table maps each
+ * architecture to its loader. A path given instead of a name goes the same way. */
+#include "clv_registry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "clv_azimuth.h"
+
+#ifndef CLV_MODEL_INSTALL_DIR
+#define CLV_MODEL_INSTALL_DIR "/usr/local/share/cleave/models"
+#endif
+#ifndef CLV_MODEL_SOURCE_DIR
+#define CLV_MODEL_SOURCE_DIR "models"
+#endif
+
+static const ClvModelEntry entries[] = {
+    {"centre", CLV_KIND_SEPARATOR, NULL,
+     "training-free centre-channel mask (stereo coherence, vocal band), any rate"},
+};
+
+static char model_dir[1024];
+
+int clv_registry_count(void) { return (int)(sizeof entries / sizeof entries[0]); }
+
+const ClvModelEntry *clv_registry_get(int i)
+{
+    if (i < 0 || i >= clv_registry_count()) return NULL;
+    return &entries[i];
+}
+
+const char *clv_registry_default_separator(void) { return "centre"; }
+
+void clv_registry_set_model_dir(const char *dir)
+{
+    snprintf(model_dir, sizeof model_dir, "%s", dir ? dir : "");
+}
+
+static int is_file(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* Finds a shipped model file: explicit dir, $CLV_MODEL_DIR, install dir, source tree. */
+static int find_model_file(const char *file, char *out, size_t cap)
+{
+    const char *dirs[4] = {model_dir[0] ? model_dir : NULL, getenv("CLV_MODEL_DIR"),
+                           CLV_MODEL_INSTALL_DIR, CLV_MODEL_SOURCE_DIR};
+    for (int i = 0; i < 4; i++) {
+        if (!dirs[i] || !dirs[i][0]) continue;
+        int n = snprintf(out, cap, "%s/%s", dirs[i], file);
+        if (n > 0 && (size_t)n < cap && is_file(out)) return 1;
+    }
+    return 0;
+}
+
+static ClvStatus create_from_file(const char *path, int sample_rate, int channels,
+                                  ClvOperatingPoint op, const ClvLog *log, ClvSeparator **out)
+{
+    (void)sample_rate;
+    (void)channels;
+    (void)op;
+    (void)out;
+    clv_log(log, CLV_LOG_ERROR, "%s: neural model files are not supported by this build", path);
+    return CLV_ERR_UNSUPPORTED;
+}
+
+ClvStatus clv_separator_create(const char *name_or_path, int sample_rate, int channels,
+                               ClvOperatingPoint op, const ClvLog *log, ClvSeparator **out)
+{
+    *out = NULL;
+    if (!name_or_path || !name_or_path[0]) name_or_path = clv_registry_default_separator();
+    if (sample_rate < 8000 || sample_rate > 192000) {
+        clv_log(log, CLV_LOG_ERROR, "sample rate %d Hz is outside 8000..192000", sample_rate);
+        return CLV_ERR_UNSUPPORTED;
+    }
+    if (channels < 1 || channels > 2) {
+        clv_log(log, CLV_LOG_ERROR, "%d channels: only mono and stereo are supported", channels);
+        return CLV_ERR_UNSUPPORTED;
+    }
+    if (strcmp(name_or_path, "centre") == 0 || strcmp(name_or_path, "center") == 0) {
+        ClvAzimuthParams p = clv_azimuth_default_params();
+        p.low_latency = op == CLV_OP_LOW_LATENCY;
+        return clv_azimuth_new(sample_rate, channels, &p, out);
+    }
+    for (int i = 0; i < clv_registry_count(); i++) {
+        const ClvModelEntry *e = &entries[i];
+        if (e->kind != CLV_KIND_SEPARATOR || !e->file || strcmp(e->name, name_or_path) != 0)
+            continue;
+        char path[1200];
+        if (!find_model_file(e->file, path, sizeof path)) {
+            clv_log(log, CLV_LOG_ERROR, "model %s: file %s not found (set CLV_MODEL_DIR)", e->name,
+                    e->file);
+            return CLV_ERR_NOT_FOUND;
+        }
+        return create_from_file(path, sample_rate, channels, op, log, out);
+    }
+    if (is_file(name_or_path))
+        return create_from_file(name_or_path, sample_rate, channels, op, log, out);
+    clv_log(log, CLV_LOG_ERROR, "%s: no such separator or model file (see `cleave models`)",
+            name_or_path);
+    return CLV_ERR_NOT_FOUND;
+}
