@@ -1,0 +1,243 @@
+# SPDX-License-Identifier: ISC
+"""Tagger data: label set, feature cache and the augmented batch sampler.
+
+Sources (all under ../shared/data unless noted), resampled to 16 kHz:
+  us8k/fold{1,2,3}        the ten UrbanSound8K classes; the fold is the unit of split
+  mir1k/train, devtest    right channel = singing (frame activity from the .vocal
+                          labels), left channel = music, left + right = both
+  pjs/song                singing;  pjs/speech, speech/tsp: speech
+  fretsonfire guitar.ogg  music (Debian fretsonfire-songs-*, if installed)
+Held out for the detection figures (never trained on): MIR-1K devtest, PJS files
+081-100 (songs and speech), TSP speakers FB12, MC18, MD24.
+
+Features are computed once with tag_features.logmel and cached as float16 in
+models/train/runs/tag_cache.pkl (git-ignored).
+"""
+import glob
+import os
+import pickle
+import sys
+
+import numpy as np
+
+import tag_features as tf
+
+LABELS = ['air_conditioner', 'car_horn', 'children_playing', 'dog_bark', 'drilling',
+          'engine_idling', 'gun_shot', 'jackhammer', 'siren', 'street_music',
+          'speech', 'singing', 'music']
+N_LABELS = len(LABELS)
+SPEECH, SINGING, MUSIC = 10, 11, 12
+FLOOR = float(np.log(tf.LOG_FLOOR))
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
+RUNS = os.path.join(HERE, 'runs')
+CACHE = os.path.join(RUNS, 'tag_cache.pkl')
+FOF = '/usr/share/games/fretsonfire/data/songs'
+
+HELD_TSP = ('FB12', 'MC18', 'MD24')
+
+
+def _pjs_held(path):
+    n = int(os.path.basename(path)[3:6])
+    return n >= 81
+
+
+def _activity(feat, rel_db=30.0):
+    """Frame activity by energy: frames within rel_db of the loudest frame."""
+    e = np.log(np.exp(feat.astype(np.float64)).sum(axis=1) + 1e-12)
+    return e > e.max() - rel_db * np.log(10.0) / 10.0
+
+
+class Item:
+    """One cached clip: features (T, 64) float16, target (13,) with NaN = unknown,
+    optional per-frame activity for its positive non-us8k label, group tag."""
+    __slots__ = ('feat', 'target', 'act', 'group', 'name', 'fold', 'held')
+
+    def __init__(self, feat, target, act, group, name, fold=0, held=False):
+        self.feat = feat.astype(np.float16)
+        self.target = target
+        self.act = None if act is None else np.asarray(act, dtype=bool)
+        self.group = group
+        self.name = name
+        self.fold = fold
+        self.held = held
+
+
+def _target(pos=(), unknown=()):
+    t = np.zeros(N_LABELS, dtype=np.float32)
+    for u in unknown:
+        t[u] = np.nan
+    for p in pos:
+        t[p] = 1.0
+    return t
+
+
+def us8k_target(cls):
+    # us8k recordings are street scenes: voices and music can be in the background
+    # of children_playing / street_music, so those labels are unknown there.
+    if cls == 2:
+        return _target([2], [SPEECH, SINGING, MUSIC])
+    if cls == 9:
+        return _target([9, MUSIC], [SPEECH, SINGING])
+    return _target([cls])
+
+
+def build_cache(log=print):
+    items = []
+    for fold in (1, 2, 3):
+        files = sorted(glob.glob(os.path.join(DATA, 'us8k', 'fold%d' % fold, '*.ogg')))
+        log('us8k fold%d: %d files' % (fold, len(files)))
+        for f in files:
+            cls = int(os.path.basename(f).split('-')[1])
+            x = tf.load_16k(f)
+            items.append(Item(tf.logmel(x), us8k_target(cls), None, 'us8k',
+                              os.path.basename(f), fold=fold))
+    for split in ('train', 'devtest'):
+        files = sorted(glob.glob(os.path.join(DATA, 'mir1k', split, '*.ogg')))
+        log('mir1k %s: %d files' % (split, len(files)))
+        for f in files:
+            base = os.path.splitext(os.path.basename(f))[0]
+            lab = os.path.join(DATA, 'mir1k', 'labels', 'vocal-nonvocalLabel', base + '.vocal')
+            acc = tf.load_16k(f, channel=0)
+            voc = tf.load_16k(f, channel=1)
+            fv = tf.logmel(voc)
+            act = None
+            if os.path.exists(lab):
+                v = np.loadtxt(lab).astype(bool).reshape(-1)
+                act = np.zeros(fv.shape[0], dtype=bool)
+                m = min(len(v), len(act))
+                act[:m] = v[:m]
+            else:
+                act = _activity(fv)
+            held = split == 'devtest'
+            items.append(Item(fv, _target([SINGING]), act, 'singing', base + ':voice', held=held))
+            items.append(Item(tf.logmel(acc), _target([MUSIC]), None, 'music', base + ':acc',
+                              held=held))
+            # the real mixture; singing known only where the voice is active (act)
+            items.append(Item(tf.logmel(acc + voc), _target([SINGING, MUSIC]), act, 'mix',
+                              base + ':mix', held=held))
+    for f in sorted(glob.glob(os.path.join(DATA, 'pjs', 'song', '*.ogg'))):
+        fe = tf.logmel(tf.load_16k(f))
+        items.append(Item(fe, _target([SINGING]), _activity(fe), 'singing',
+                          os.path.basename(f), held=_pjs_held(f)))
+    log('pjs song done')
+    for f in sorted(glob.glob(os.path.join(DATA, 'pjs', 'speech', '*.ogg'))):
+        fe = tf.logmel(tf.load_16k(f))
+        items.append(Item(fe, _target([SPEECH]), _activity(fe), 'speech',
+                          os.path.basename(f), held=_pjs_held(f)))
+    for f in sorted(glob.glob(os.path.join(DATA, 'speech', 'tsp', '*.ogg'))):
+        fe = tf.logmel(tf.load_16k(f))
+        items.append(Item(fe, _target([SPEECH]), _activity(fe), 'speech',
+                          os.path.basename(f),
+                          held=os.path.basename(f)[:4] in HELD_TSP))
+    log('speech done')
+    for f in sorted(glob.glob(os.path.join(FOF, '*', '*', 'guitar.ogg'))):
+        fe = tf.logmel(tf.load_16k(f))
+        # cut long songs into 10 s pieces so sampling is spread evenly
+        for s in range(0, fe.shape[0] - 250, 500):
+            seg = fe[s:s + 500]
+            act = _activity(seg)
+            if act.mean() > 0.5:
+                items.append(Item(seg, _target([MUSIC]), None, 'music',
+                                  f.split('/')[-2] + ':%d' % s))
+    log('fretsonfire done; %d items' % len(items))
+    return items
+
+
+def load_cache(log=print):
+    if os.path.exists(CACHE):
+        with open(CACHE, 'rb') as fh:
+            return pickle.load(fh)
+    os.makedirs(RUNS, exist_ok=True)
+    items = build_cache(log)
+    tmp = CACHE + '.tmp'
+    with open(tmp, 'wb') as fh:
+        pickle.dump(items, fh, protocol=4)
+    os.replace(tmp, CACHE)
+    return items
+
+
+def crop(item, T, rng, center=None):
+    """Random T-frame crop (floor-padded when the clip is shorter). Returns
+    (feat (T,64) float32, target with activity applied)."""
+    f = item.feat
+    n = f.shape[0]
+    out = np.full((T, tf.N_MELS), FLOOR, dtype=np.float32)
+    if n <= T:
+        o = int(rng.integers(0, T - n + 1))
+        out[o:o + n] = f
+        s, e = 0, n
+    else:
+        s = int(rng.integers(0, n - T + 1))
+        e = s + T
+        out[:] = f[s:e]
+    t = item.target.copy()
+    if item.act is not None:
+        frac = item.act[s:e].mean() if e > s else 0.0
+        # labelled positive when at least 0.3 s of the crop is active; a crop with
+        # only a trace of it is left unknown rather than called negative
+        pos = [i for i in (SPEECH, SINGING) if t[i] == 1.0]
+        for i in pos:
+            if frac * T >= 15:
+                t[i] = 1.0
+            elif frac * T >= 3:
+                t[i] = np.nan
+            else:
+                t[i] = 0.0
+    return out, t
+
+
+def mix_targets(a, b):
+    """Union of labels: positive if either is, negative only if both are known negative."""
+    out = np.where((a == 1.0) | (b == 1.0), 1.0, np.nan).astype(np.float32)
+    neg = (a == 0.0) & (b == 0.0)
+    out[neg] = 0.0
+    return out
+
+
+class Sampler:
+    """Draws augmented training batches from a list of items."""
+
+    def __init__(self, items, T, seed, weights=None):
+        self.T = T
+        self.rng = np.random.default_rng(seed)
+        self.groups = {}
+        for it in items:
+            g = 'voice' if it.group in ('speech', 'singing', 'mix', 'music') else it.group
+            self.groups.setdefault(it.group, []).append(it)
+        self.weights = weights or {'us8k': 0.55, 'speech': 0.12, 'singing': 0.11,
+                                   'music': 0.11, 'mix': 0.11}
+        self.names = [g for g in self.weights if g in self.groups]
+        w = np.array([self.weights[g] for g in self.names])
+        self.p = w / w.sum()
+
+    def one(self):
+        g = self.names[self.rng.choice(len(self.names), p=self.p)]
+        lst = self.groups[g]
+        it = lst[self.rng.integers(len(lst))]
+        x, t = crop(it, self.T, self.rng)
+        x += self.rng.uniform(-1.5, 1.5)  # gain +-6.5 dB
+        return x, t
+
+    def batch(self, B, p_mix=0.5):
+        X = np.empty((B, self.T, tf.N_MELS), dtype=np.float32)
+        Y = np.empty((B, N_LABELS), dtype=np.float32)
+        for b in range(B):
+            x, t = self.one()
+            if self.rng.random() < p_mix:
+                x2, t2 = self.one()
+                # mixing in the power domain: mel powers of independent sources add
+                x = np.logaddexp(x, x2)
+                t = mix_targets(t, t2)
+            X[b] = x
+            Y[b] = t
+        return X, Y
+
+
+if __name__ == '__main__':
+    import tag_data  # pickle the class under its module name, not __main__
+    items = tag_data.load_cache()
+    from collections import Counter
+    print(Counter((it.group, it.held) for it in items))
+    sys.exit(0)

@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: ISC
+"""Trains the cleave tagger.
+
+  /usr/bin/python3 train_tag.py --folds 1,2 --out runs/tag_f12 --steps 3000
+  /usr/bin/python3 train_tag.py --folds 1,2,3 --out runs/tag_all --steps 4000
+
+us8k clips of the given folds plus the non-held-out speech/singing/music clips
+(tag_data.py) are sampled with mixing augmentation (two clips summed in the mel
+power domain, labels united), random gain, SpecAugment and mixup. Loss: binary
+cross-entropy over 13 sigmoid outputs, unknown targets (NaN) masked out.
+Checkpoints every 250 steps to OUT/ckpt.pt; rerunning the same command resumes.
+Deterministic for a given seed (single thread).
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+import tag_data as td
+import tag_features as tf
+from tag_model import TagNet, spec_augment
+
+
+def norm_stats(items):
+    s = np.zeros(tf.N_MELS)
+    s2 = np.zeros(tf.N_MELS)
+    n = 0
+    for it in items:
+        f = it.feat.astype(np.float64)
+        s += f.sum(0)
+        s2 += (f * f).sum(0)
+        n += f.shape[0]
+    m = s / n
+    return m, np.sqrt(np.maximum(s2 / n - m * m, 1e-6))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--folds', default='1,2')
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--steps', type=int, default=3000)
+    ap.add_argument('--batch', type=int, default=32)
+    ap.add_argument('--frames', type=int, default=150)
+    ap.add_argument('--lr', type=float, default=3e-3)
+    ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--p-mix', type=float, default=0.4)
+    ap.add_argument('--p-mixup', type=float, default=0.3)
+    ap.add_argument('--threads', type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    folds = [int(f) for f in a.folds.split(',')]
+    os.makedirs(a.out, exist_ok=True)
+    items = td.load_cache()
+    train = [it for it in items if not it.held and (it.group != 'us8k' or it.fold in folds)]
+    print('train items: %d (folds %s)' % (len(train), folds), flush=True)
+
+    model = TagNet()
+    m, s = norm_stats(train)
+    model.norm_mean.copy_(torch.tensor(m, dtype=torch.float32))
+    model.norm_std.copy_(torch.tensor(s, dtype=torch.float32))
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.steps,
+                                                pct_start=0.1)
+    sampler = td.Sampler(train, a.frames, a.seed)
+    aug_rng = np.random.default_rng(a.seed + 1000)
+    step = 0
+    ck = os.path.join(a.out, 'ckpt.pt')
+    if os.path.exists(ck):
+        st = torch.load(ck)
+        model.load_state_dict(st['model'])
+        opt.load_state_dict(st['opt'])
+        sched.load_state_dict(st['sched'])
+        sampler.rng.bit_generator.state = st['rng']
+        aug_rng.bit_generator.state = st['aug_rng']
+        torch.set_rng_state(st['torch_rng'])
+        step = st['step']
+        print('resumed at step %d' % step, flush=True)
+
+    def save():
+        tmp = ck + '.tmp'
+        torch.save({'model': model.state_dict(), 'opt': opt.state_dict(),
+                    'sched': sched.state_dict(), 'rng': sampler.rng.bit_generator.state,
+                    'aug_rng': aug_rng.bit_generator.state,
+                    'torch_rng': torch.get_rng_state(), 'step': step,
+                    'args': vars(a)}, tmp)
+        os.replace(tmp, ck)
+
+    t0 = time.time()
+    run_loss = 0.0
+    model.train()
+    while step < a.steps:
+        X, Y = sampler.batch(a.batch, a.p_mix)
+        X = torch.from_numpy(X)
+        Y = torch.from_numpy(Y)
+        spec_augment(X, aug_rng)
+        if aug_rng.random() < a.p_mixup:
+            lam = float(aug_rng.beta(0.4, 0.4))
+            perm = torch.from_numpy(aug_rng.permutation(a.batch))
+            X = lam * X + (1 - lam) * X[perm]
+            Y = lam * Y + (1 - lam) * Y[perm]  # NaN (unknown) stays unknown
+        known = ~torch.isnan(Y)
+        logits = model(X)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            logits[known], Y[known])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        step += 1
+        run_loss += loss.item()
+        if step % 100 == 0:
+            print('step %d loss %.4f lr %.2e %.0fs' % (step, run_loss / 100,
+                  sched.get_last_lr()[0], time.time() - t0), flush=True)
+            run_loss = 0.0
+        if step % 250 == 0 or step == a.steps:
+            save()
+    model.eval()
+    torch.save({'model': model.state_dict(), 'args': vars(a)},
+               os.path.join(a.out, 'model.pt'))
+    print('done', flush=True)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
