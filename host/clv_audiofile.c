@@ -310,8 +310,10 @@ ClvStatus clv_audio_writer_open(const char *path, int sample_rate, int channels,
     w->fd = mkostemp(w->tmp, O_CLOEXEC);
     if (w->fd < 0) {
         int e = errno;
+        struct stat st;
+        int dir_missing = e == ENOENT && stat(dir, &st) != 0;
         clv_log(log, CLV_LOG_ERROR, "%s: cannot write output there: %s", dir,
-                e == ENOENT ? "no such directory" : strerror(e));
+                dir_missing ? "no such directory" : strerror(e));
         w->tmp[0] = '\0';
         clv_audio_writer_free(w);
         return CLV_ERR_IO;
