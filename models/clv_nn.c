@@ -1,0 +1,1273 @@
+/* SPDX-License-Identifier: ISC */
+/* Neural network kernels (see clv_nn.h for layouts and the threading contract).
+ *
+ * Design:
+ * - Everything reduces to three inner loops: a matrix-vector product (per-frame
+ *   streaming: linear, RNN steps, convs with one output frame), a GEMM (convs via
+ *   im2col, linear over many frames, RNN input projections, attention), and simple
+ *   elementwise loops. Those inner loops are written with GCC/Clang vector
+ *   extensions (8 floats) so they vectorise without -ffast-math, and compiled as
+ *   target clones (x86-64-v4 / v3 / baseline) picked at load time by ifunc: the
+ *   binary runs on any x86-64 and uses AVX2/FMA or AVX-512 where present.
+ * - GEMM: with BLAS (CLV_HAVE_BLAS) and a product large enough, cblas_sgemm;
+ *   otherwise a built-in blocked kernel: B is packed into 16-column panels
+ *   (KC x 16 floats on the stack, so clv_gemm needs no scratch argument), A is read
+ *   in place, and a 6 x 16 register tile accumulates. Matrix-vector shapes never go
+ *   to BLAS: its call overhead costs more than the product at these sizes.
+ * - Reductions (dot products, norms) use several independent accumulators; float
+ *   results therefore differ from PyTorch in the last bits, well inside 1e-4.
+ * - No kernel allocates; temporary space comes from the caller's scratch. */
+#include "clv_nn.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
+#ifdef CLV_HAVE_BLAS
+#include <cblas.h>
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(CLV_NO_CLONES)
+#define CLV_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CLV_CLONES
+#endif
+
+typedef float v8f __attribute__((vector_size(32)));
+
+static inline v8f ld8(const float *p)
+{
+    v8f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void st8(float *p, v8f v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+static inline v8f splat8(float x)
+{
+    return (v8f){x, x, x, x, x, x, x, x};
+}
+
+static inline float hsum8(v8f v)
+{
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+/* ---------------------------------------------------------------- runtime --- */
+
+#ifdef CLV_HAVE_BLAS
+static int use_blas = 1;
+/* Kernels run on one worker thread each; OpenBLAS's own thread pool would compete
+ * with them (and with the audio thread) for cores. */
+__attribute__((constructor)) static void clv_nn_blas_single_thread(void)
+{
+    openblas_set_num_threads(1);
+}
+#endif
+
+void clv_nn_flush_denormals(void)
+{
+#if defined(__x86_64__) || defined(__SSE__)
+    _mm_setcsr(_mm_getcsr() | 0x8040u); /* FTZ | DAZ */
+#endif
+}
+
+const char *clv_nn_backend(void)
+{
+#ifdef CLV_HAVE_BLAS
+    return use_blas ? "openblas" : "builtin";
+#else
+    return "builtin";
+#endif
+}
+
+void clv_nn_use_blas(int on)
+{
+#ifdef CLV_HAVE_BLAS
+    use_blas = on != 0;
+#else
+    (void)on;
+#endif
+}
+
+/* ------------------------------------------------------------------- GEMM --- */
+
+/* y[M] = A[M,K] x[K] (+ beta y), A row stride lda. Four rows at a time share the
+ * x loads; two accumulators per row hide FMA latency. */
+CLV_CLONES
+static void matvec_n(int M, int K, const float *A, int lda, const float *x, float beta,
+                     float *y, int incy, float alpha)
+{
+    int i = 0;
+    for (; i + 4 <= M; i += 4) {
+        const float *a0 = A + (size_t)i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+        v8f s0 = splat8(0), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+        int k = 0;
+        for (; k + 16 <= K; k += 16) {
+            v8f xa = ld8(x + k), xb = ld8(x + k + 8);
+            s0 += ld8(a0 + k) * xa;
+            s1 += ld8(a1 + k) * xa;
+            s2 += ld8(a2 + k) * xa;
+            s3 += ld8(a3 + k) * xa;
+            t0 += ld8(a0 + k + 8) * xb;
+            t1 += ld8(a1 + k + 8) * xb;
+            t2 += ld8(a2 + k + 8) * xb;
+            t3 += ld8(a3 + k + 8) * xb;
+        }
+        for (; k + 8 <= K; k += 8) {
+            v8f xa = ld8(x + k);
+            s0 += ld8(a0 + k) * xa;
+            s1 += ld8(a1 + k) * xa;
+            s2 += ld8(a2 + k) * xa;
+            s3 += ld8(a3 + k) * xa;
+        }
+        float r0 = hsum8(s0 + t0), r1 = hsum8(s1 + t1), r2 = hsum8(s2 + t2), r3 = hsum8(s3 + t3);
+        for (; k < K; k++) {
+            r0 += a0[k] * x[k];
+            r1 += a1[k] * x[k];
+            r2 += a2[k] * x[k];
+            r3 += a3[k] * x[k];
+        }
+        float *yy = y + (size_t)i * incy;
+        if (beta == 0.0f) {
+            yy[0] = alpha * r0;
+            yy[incy] = alpha * r1;
+            yy[2 * incy] = alpha * r2;
+            yy[3 * incy] = alpha * r3;
+        } else {
+            yy[0] = alpha * r0 + beta * yy[0];
+            yy[incy] = alpha * r1 + beta * yy[incy];
+            yy[2 * incy] = alpha * r2 + beta * yy[2 * incy];
+            yy[3 * incy] = alpha * r3 + beta * yy[3 * incy];
+        }
+    }
+    for (; i < M; i++) {
+        const float *a0 = A + (size_t)i * lda;
+        v8f s0 = splat8(0);
+        int k = 0;
+        for (; k + 8 <= K; k += 8) s0 += ld8(a0 + k) * ld8(x + k);
+        float r0 = hsum8(s0);
+        for (; k < K; k++) r0 += a0[k] * x[k];
+        float *yy = y + (size_t)i * incy;
+        *yy = beta == 0.0f ? alpha * r0 : alpha * r0 + beta * *yy;
+    }
+}
+
+/* y[M] = A^T x for A[K,M] (row stride lda): a sum of scaled rows (axpy form),
+ * which vectorises along M without a reduction. y must be contiguous (incy 1). */
+CLV_CLONES
+static void matvec_t(int M, int K, const float *A, int lda, const float *x, float beta, float *y,
+                     float alpha)
+{
+    if (beta == 0.0f) memset(y, 0, (size_t)M * sizeof *y);
+    else if (beta != 1.0f)
+        for (int i = 0; i < M; i++) y[i] *= beta;
+    int k = 0;
+    for (; k + 4 <= K; k += 4) {
+        const float *a0 = A + (size_t)k * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+        float x0 = alpha * x[k], x1 = alpha * x[k + 1], x2 = alpha * x[k + 2], x3 = alpha * x[k + 3];
+        v8f v0 = splat8(x0), v1 = splat8(x1), v2 = splat8(x2), v3 = splat8(x3);
+        int i = 0;
+        for (; i + 8 <= M; i += 8)
+            st8(y + i, ld8(y + i) + ld8(a0 + i) * v0 + ld8(a1 + i) * v1 + ld8(a2 + i) * v2 +
+                           ld8(a3 + i) * v3);
+        for (; i < M; i++) y[i] += a0[i] * x0 + a1[i] * x1 + a2[i] * x2 + a3[i] * x3;
+    }
+    for (; k < K; k++) {
+        const float *a0 = A + (size_t)k * lda;
+        float x0 = alpha * x[k];
+        for (int i = 0; i < M; i++) y[i] += a0[i] * x0;
+    }
+}
+
+#define GEMM_MR 6
+#define GEMM_NR 16
+#define GEMM_KC 256
+
+/* Packs op(B)[k0:k0+kc, j0:j0+nr] into bp[kc][16], zero-padding columns >= nr. */
+static void pack_b(int trans_b, const float *B, int ldb, int k0, int kc, int j0, int nr, float *bp)
+{
+    if (!trans_b) {
+        for (int k = 0; k < kc; k++) {
+            const float *src = B + (size_t)(k0 + k) * ldb + j0;
+            float *dst = bp + (size_t)k * GEMM_NR;
+            int j = 0;
+            for (; j < nr; j++) dst[j] = src[j];
+            for (; j < GEMM_NR; j++) dst[j] = 0.0f;
+        }
+    } else {
+        /* op(B)[k, j] = B[j, k] */
+        for (int j = 0; j < GEMM_NR; j++) {
+            if (j < nr) {
+                const float *src = B + (size_t)(j0 + j) * ldb + k0;
+                for (int k = 0; k < kc; k++) bp[(size_t)k * GEMM_NR + j] = src[k];
+            } else {
+                for (int k = 0; k < kc; k++) bp[(size_t)k * GEMM_NR + j] = 0.0f;
+            }
+        }
+    }
+}
+
+/* acc[mr][16] = sum_k op(A)[i0 + r, k0 + k] * bp[k][:], for mr <= 6 rows. */
+CLV_CLONES
+static void gemm_tile(int trans_a, const float *A, int lda, int i0, int mr, int k0, int kc,
+                      const float *bp, float acc[GEMM_MR][GEMM_NR])
+{
+    v8f c00 = splat8(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    v8f c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    if (!trans_a && mr == GEMM_MR) {
+        const float *a0 = A + (size_t)i0 * lda + k0, *a1 = a0 + lda, *a2 = a1 + lda;
+        const float *a3 = a2 + lda, *a4 = a3 + lda, *a5 = a4 + lda;
+        for (int k = 0; k < kc; k++) {
+            v8f b0 = ld8(bp + (size_t)k * GEMM_NR), b1 = ld8(bp + (size_t)k * GEMM_NR + 8);
+            v8f a;
+            a = splat8(a0[k]); c00 += a * b0; c01 += a * b1;
+            a = splat8(a1[k]); c10 += a * b0; c11 += a * b1;
+            a = splat8(a2[k]); c20 += a * b0; c21 += a * b1;
+            a = splat8(a3[k]); c30 += a * b0; c31 += a * b1;
+            a = splat8(a4[k]); c40 += a * b0; c41 += a * b1;
+            a = splat8(a5[k]); c50 += a * b0; c51 += a * b1;
+        }
+    } else {
+        /* Generic: rows beyond mr read as zero; op(A)[i, k] = A[k, i] when transposed. */
+        for (int k = 0; k < kc; k++) {
+            float av[GEMM_MR] = {0};
+            for (int r = 0; r < mr; r++)
+                av[r] = trans_a ? A[(size_t)(k0 + k) * lda + i0 + r] : A[(size_t)(i0 + r) * lda + k0 + k];
+            v8f b0 = ld8(bp + (size_t)k * GEMM_NR), b1 = ld8(bp + (size_t)k * GEMM_NR + 8);
+            v8f a;
+            a = splat8(av[0]); c00 += a * b0; c01 += a * b1;
+            a = splat8(av[1]); c10 += a * b0; c11 += a * b1;
+            a = splat8(av[2]); c20 += a * b0; c21 += a * b1;
+            a = splat8(av[3]); c30 += a * b0; c31 += a * b1;
+            a = splat8(av[4]); c40 += a * b0; c41 += a * b1;
+            a = splat8(av[5]); c50 += a * b0; c51 += a * b1;
+        }
+    }
+    st8(acc[0], c00); st8(acc[0] + 8, c01);
+    st8(acc[1], c10); st8(acc[1] + 8, c11);
+    st8(acc[2], c20); st8(acc[2] + 8, c21);
+    st8(acc[3], c30); st8(acc[3] + 8, c31);
+    st8(acc[4], c40); st8(acc[4] + 8, c41);
+    st8(acc[5], c50); st8(acc[5] + 8, c51);
+}
+
+static void gemm_builtin(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                         const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                         int ldc)
+{
+    _Alignas(64) float bp[GEMM_KC * GEMM_NR];
+    float acc[GEMM_MR][GEMM_NR];
+    /* Scale C by beta first, so every K block just accumulates. */
+    for (int i = 0; i < M; i++) {
+        float *c = C + (size_t)i * ldc;
+        if (beta == 0.0f) memset(c, 0, (size_t)N * sizeof *c);
+        else if (beta != 1.0f)
+            for (int j = 0; j < N; j++) c[j] *= beta;
+    }
+    for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+        int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+        for (int j0 = 0; j0 < N; j0 += GEMM_NR) {
+            int nr = N - j0 < GEMM_NR ? N - j0 : GEMM_NR;
+            pack_b(trans_b, B, ldb, k0, kc, j0, nr, bp);
+            for (int i0 = 0; i0 < M; i0 += GEMM_MR) {
+                int mr = M - i0 < GEMM_MR ? M - i0 : GEMM_MR;
+                gemm_tile(trans_a, A, lda, i0, mr, k0, kc, bp, acc);
+                for (int r = 0; r < mr; r++) {
+                    float *c = C + (size_t)(i0 + r) * ldc + j0;
+                    for (int j = 0; j < nr; j++) c[j] += alpha * acc[r][j];
+                }
+            }
+        }
+    }
+}
+
+void clv_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++)
+                C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
+        return;
+    }
+    /* Vector shapes go to the matrix-vector kernels when the vector is contiguous.
+     * C[1, N]: a_k = op(A)[0, k] is contiguous unless A is transposed with lda > 1. */
+    if (M == 1 && (!trans_a || lda == 1)) {
+        if (trans_b) matvec_n(N, K, B, ldb, A, beta, C, 1, alpha); /* c_j = B[j,:] . a */
+        else matvec_t(N, K, B, ldb, A, beta, C, alpha);            /* c = sum_k a_k B[k,:] */
+        return;
+    }
+    /* C[M, 1]: x_k = op(B)[k, 0] is contiguous when B is transposed or ldb == 1. */
+    if (N == 1 && (trans_b || ldb == 1)) {
+        if (!trans_a) {
+            matvec_n(M, K, A, lda, B, beta, C, ldc, alpha); /* c_i = A[i,:] . x */
+            return;
+        }
+        if (ldc == 1) {
+            matvec_t(M, K, A, lda, B, beta, C, alpha); /* c = sum_k x_k A[k,:] */
+            return;
+        }
+    }
+#ifdef CLV_HAVE_BLAS
+    if (use_blas && (double)M * N * K >= 16384.0) {
+        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                    trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                    ldc);
+        return;
+    }
+#endif
+    gemm_builtin(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* ----------------------------------------------------------------- linear --- */
+
+void clv_linear(const ClvLinear *l, const float *x, int n, float *y)
+{
+    const int in = l->in_features, out = l->out_features;
+    if (n <= 0) return;
+    if (l->bias) {
+        for (int t = 0; t < n; t++) memcpy(y + (size_t)t * out, l->bias, (size_t)out * sizeof *y);
+        clv_gemm(0, 1, n, out, in, 1.0f, x, in, l->weight, in, 1.0f, y, out);
+    } else {
+        clv_gemm(0, 1, n, out, in, 1.0f, x, in, l->weight, in, 0.0f, y, out);
+    }
+}
+
+/* -------------------------------------------------------------- conv 1-D --- */
+
+ClvStatus clv_conv1d_check(const ClvConv1d *c)
+{
+    if (!c || c->in_ch < 1 || c->out_ch < 1 || c->kernel < 1 || c->stride < 1 || c->padding < 0 ||
+        c->dilation < 1 || c->groups < 1 || c->in_ch % c->groups || c->out_ch % c->groups ||
+        !c->weight)
+        return CLV_ERR_INVALID;
+    if ((int64_t)c->dilation * (c->kernel - 1) > INT32_MAX / 2) return CLV_ERR_INVALID;
+    return CLV_OK;
+}
+
+int clv_conv1d_out_len(const ClvConv1d *c, int in_len)
+{
+    int64_t span = (int64_t)c->dilation * (c->kernel - 1) + 1;
+    int64_t avail = (int64_t)in_len + 2 * (int64_t)c->padding - span;
+    if (in_len < 0 || avail < 0) return 0;
+    return (int)(avail / c->stride + 1);
+}
+
+size_t clv_conv1d_scratch(const ClvConv1d *c, int in_len)
+{
+    int out = clv_conv1d_out_len(c, in_len);
+    if (out <= 0) return 0;
+    return (size_t)(c->in_ch / c->groups) * (size_t)c->kernel * (size_t)out;
+}
+
+/* im2col for 1-D: col[(ci * K + k), t] = x[ci, t * s + k * d - pad] (zero outside
+ * [0, in_len)); x rows have stride x_stride. */
+static void im2col1d(const float *x, int x_stride, int in_len, int cin, int K, int s, int d,
+                     int pad, int out_len, float *col)
+{
+    for (int ci = 0; ci < cin; ci++) {
+        const float *xr = x + (size_t)ci * x_stride;
+        for (int k = 0; k < K; k++) {
+            float *cr = col + ((size_t)ci * K + k) * out_len;
+            int off = k * d - pad;
+            /* Valid t: 0 <= t*s + off < in_len */
+            int t_lo = off >= 0 ? 0 : (-off + s - 1) / s;
+            int t_hi = in_len - off <= 0 ? 0 : (in_len - off - 1) / s + 1; /* exclusive */
+            if (t_hi > out_len) t_hi = out_len;
+            if (t_lo > out_len) t_lo = out_len;
+            int t = 0;
+            for (; t < t_lo; t++) cr[t] = 0.0f;
+            if (s == 1) {
+                if (t_hi > t_lo) memcpy(cr + t_lo, xr + t_lo + off, (size_t)(t_hi - t_lo) * sizeof *cr);
+                t = t_hi > t_lo ? t_hi : t_lo;
+            } else {
+                for (; t < t_hi; t++) cr[t] = xr[(size_t)t * s + off];
+            }
+            for (; t < out_len; t++) cr[t] = 0.0f;
+        }
+    }
+}
+
+/* Conv over x[in_ch, in_len] (row stride x_stride) with `pad` zeros on the left
+ * (and implicitly on the right), writing out_len frames. */
+static void conv1d_core(const ClvConv1d *c, const float *x, int x_stride, int in_len, int pad,
+                        int out_len, float *y, float *scratch)
+{
+    const int G = c->groups, cin = c->in_ch / G, cout = c->out_ch / G, K = c->kernel;
+    const int s = c->stride, d = c->dilation;
+    if (out_len <= 0) return;
+    for (int co = 0; co < c->out_ch; co++) {
+        float b = c->bias ? c->bias[co] : 0.0f;
+        float *yr = y + (size_t)co * out_len;
+        for (int t = 0; t < out_len; t++) yr[t] = b;
+    }
+    const int direct = K == 1 && s == 1 && pad == 0 && x_stride == out_len;
+    for (int g = 0; g < G; g++) {
+        const float *xg = x + (size_t)g * cin * x_stride;
+        const float *col = xg;
+        if (!direct) {
+            im2col1d(xg, x_stride, in_len, cin, K, s, d, pad, out_len, scratch);
+            col = scratch;
+        }
+        clv_gemm(0, 0, cout, out_len, cin * K, 1.0f, c->weight + (size_t)g * cout * cin * K, cin * K,
+                 col, out_len, 1.0f, y + (size_t)g * cout * out_len, out_len);
+    }
+}
+
+void clv_conv1d(const ClvConv1d *c, const float *x, int in_len, float *y, float *scratch)
+{
+    conv1d_core(c, x, in_len, in_len, c->padding, clv_conv1d_out_len(c, in_len), y, scratch);
+}
+
+ClvStatus clv_conv1d_stream_init(ClvConv1dStream *s, const ClvConv1d *c, int max_in, int pad_left,
+                                 ClvArena *a)
+{
+    if (!s || !a || clv_conv1d_check(c) != CLV_OK || max_in < 0 || pad_left < 0)
+        return CLV_ERR_INVALID;
+    memset(s, 0, sizeof *s);
+    const int span = c->dilation * (c->kernel - 1) + 1;
+    int keep = span - 1 > pad_left ? span - 1 : pad_left;
+    if ((int64_t)keep + max_in > INT32_MAX / 2) return CLV_ERR_INVALID;
+    s->conv = c;
+    s->max_in = max_in;
+    s->pad_left = pad_left;
+    s->cap = keep + max_in;
+    s->buf = clv_arena_floats(a, (size_t)c->in_ch * (size_t)(s->cap ? s->cap : 1));
+    ClvConv1d nopad = *c;
+    nopad.padding = 0;
+    s->scratch = clv_arena_floats(a, clv_conv1d_scratch(&nopad, s->cap) + 1);
+    if (clv_arena_overflowed(a)) return CLV_ERR_NOMEM;
+    if (s->buf) clv_conv1d_stream_reset(s);
+    return CLV_OK;
+}
+
+int clv_conv1d_stream_max_out(const ClvConv1dStream *s)
+{
+    const ClvConv1d *c = s->conv;
+    const int span = c->dilation * (c->kernel - 1) + 1;
+    if (s->cap < span) return 0;
+    return (s->cap - span) / c->stride + 1;
+}
+
+void clv_conv1d_stream_reset(ClvConv1dStream *s)
+{
+    memset(s->buf, 0, (size_t)s->conv->in_ch * (size_t)s->cap * sizeof *s->buf);
+    s->have = s->pad_left; /* the left padding is history made of zeros */
+    s->skip = 0;
+}
+
+int clv_conv1d_stream_process(ClvConv1dStream *s, const float *x, int n, float *y)
+{
+    const ClvConv1d *c = s->conv;
+    const int C = c->in_ch, cap = s->cap, st = c->stride;
+    const int span = c->dilation * (c->kernel - 1) + 1;
+    if (n < 0) n = 0;
+    if (n > s->max_in) n = s->max_in; /* contract violation; never write out of bounds */
+    /* Frames the next window does not need yet to start (stride > span). */
+    int drop = s->skip < n ? s->skip : n;
+    s->skip -= drop;
+    int add = n - drop;
+    for (int ci = 0; ci < C; ci++)
+        memcpy(s->buf + (size_t)ci * cap + s->have, x + (size_t)ci * n + drop, (size_t)add * sizeof *x);
+    s->have += add;
+    if (s->have < span) return 0;
+    int nout = (s->have - span) / st + 1;
+    ClvConv1d nopad = *c;
+    nopad.padding = 0;
+    conv1d_core(&nopad, s->buf, cap, s->have, 0, nout, y, s->scratch);
+    /* The next window starts at nout * stride; keep from there on. */
+    int next = nout * st;
+    if (next >= s->have) {
+        s->skip = next - s->have;
+        s->have = 0;
+    } else {
+        int keep = s->have - next;
+        for (int ci = 0; ci < C; ci++)
+            memmove(s->buf + (size_t)ci * cap, s->buf + (size_t)ci * cap + next, (size_t)keep * sizeof *y);
+        s->have = keep;
+    }
+    return nout;
+}
+
+/* ---------------------------------------------------- transposed conv 1-D --- */
+
+ClvStatus clv_conv_transpose1d_check(const ClvConvT1d *c)
+{
+    if (!c || c->in_ch < 1 || c->out_ch < 1 || c->kernel < 1 || c->stride < 1 || c->padding < 0 ||
+        c->output_padding < 0 || c->dilation < 1 || c->groups < 1 || c->in_ch % c->groups ||
+        c->out_ch % c->groups || !c->weight)
+        return CLV_ERR_INVALID;
+    if (c->output_padding >= c->stride && c->output_padding >= c->dilation) return CLV_ERR_INVALID;
+    return CLV_OK;
+}
+
+int clv_conv_transpose1d_out_len(const ClvConvT1d *c, int in_len)
+{
+    if (in_len <= 0) return 0;
+    int64_t n = (int64_t)(in_len - 1) * c->stride - 2 * (int64_t)c->padding +
+                (int64_t)c->dilation * (c->kernel - 1) + c->output_padding + 1;
+    return n > 0 && n <= INT32_MAX ? (int)n : 0;
+}
+
+size_t clv_conv_transpose1d_scratch(const ClvConvT1d *c, int in_len)
+{
+    if (in_len <= 0) return 0;
+    return (size_t)(c->out_ch / c->groups) * (size_t)c->kernel * (size_t)in_len;
+}
+
+void clv_conv_transpose1d(const ClvConvT1d *c, const float *x, int in_len, float *y, float *scratch)
+{
+    const int G = c->groups, cin = c->in_ch / G, cout = c->out_ch / G, K = c->kernel;
+    const int s = c->stride, d = c->dilation, p = c->padding;
+    const int out_len = clv_conv_transpose1d_out_len(c, in_len);
+    if (out_len <= 0) return;
+    for (int co = 0; co < c->out_ch; co++) {
+        float b = c->bias ? c->bias[co] : 0.0f;
+        float *yr = y + (size_t)co * out_len;
+        for (int t = 0; t < out_len; t++) yr[t] = b;
+    }
+    for (int g = 0; g < G; g++) {
+        /* col[cout*K, in_len] = W_g^T x_g with W_g = weight rows of this group's
+         * input channels, each row [cout * K]. */
+        clv_gemm(1, 0, cout * K, in_len, cin, 1.0f, c->weight + (size_t)g * cin * cout * K, cout * K,
+                 x + (size_t)g * cin * in_len, in_len, 0.0f, scratch, in_len);
+        for (int co = 0; co < cout; co++) {
+            float *yr = y + (size_t)(g * cout + co) * out_len;
+            for (int k = 0; k < K; k++) {
+                const float *cr = scratch + ((size_t)co * K + k) * in_len;
+                int off = k * d - p;
+                /* Valid t: 0 <= t*s + off < out_len */
+                int t_lo = off >= 0 ? 0 : (-off + s - 1) / s;
+                int t_hi = out_len - off <= 0 ? 0 : (out_len - off - 1) / s + 1;
+                if (t_hi > in_len) t_hi = in_len;
+                if (s == 1) {
+                    float *yo = yr + off;
+                    for (int t = t_lo; t < t_hi; t++) yo[t] += cr[t];
+                } else {
+                    for (int t = t_lo; t < t_hi; t++) yr[(size_t)t * s + off] += cr[t];
+                }
+            }
+        }
+    }
+}
+
+/* -------------------------------------------------------------- conv 2-D --- */
+
+ClvStatus clv_conv2d_check(const ClvConv2d *c)
+{
+    if (!c || c->in_ch < 1 || c->out_ch < 1 || c->kh < 1 || c->kw < 1 || c->sh < 1 || c->sw < 1 ||
+        c->ph < 0 || c->pw < 0 || c->dh < 1 || c->dw < 1 || c->groups < 1 ||
+        c->in_ch % c->groups || c->out_ch % c->groups || !c->weight)
+        return CLV_ERR_INVALID;
+    return CLV_OK;
+}
+
+static int out_dim(int n, int k, int s, int p, int d)
+{
+    int64_t avail = (int64_t)n + 2 * (int64_t)p - ((int64_t)d * (k - 1) + 1);
+    if (n < 0 || avail < 0) return 0;
+    return (int)(avail / s + 1);
+}
+
+int clv_conv2d_out_h(const ClvConv2d *c, int h)
+{
+    return out_dim(h, c->kh, c->sh, c->ph, c->dh);
+}
+
+int clv_conv2d_out_w(const ClvConv2d *c, int w)
+{
+    return out_dim(w, c->kw, c->sw, c->pw, c->dw);
+}
+
+size_t clv_conv2d_scratch(const ClvConv2d *c, int h, int w)
+{
+    int oh = clv_conv2d_out_h(c, h), ow = clv_conv2d_out_w(c, w);
+    if (oh <= 0 || ow <= 0) return 0;
+    return (size_t)(c->in_ch / c->groups) * c->kh * c->kw * (size_t)oh * ow;
+}
+
+void clv_conv2d(const ClvConv2d *c, const float *x, int h, int w, float *y, float *scratch)
+{
+    const int G = c->groups, cin = c->in_ch / G, cout = c->out_ch / G;
+    const int oh = clv_conv2d_out_h(c, h), ow = clv_conv2d_out_w(c, w);
+    if (oh <= 0 || ow <= 0) return;
+    const size_t on = (size_t)oh * ow;
+    for (int co = 0; co < c->out_ch; co++) {
+        float b = c->bias ? c->bias[co] : 0.0f;
+        for (size_t t = 0; t < on; t++) y[co * on + t] = b;
+    }
+    const int KK = c->kh * c->kw;
+    const int direct = KK == 1 && c->sh == 1 && c->sw == 1 && c->ph == 0 && c->pw == 0;
+    for (int g = 0; g < G; g++) {
+        const float *xg = x + (size_t)g * cin * h * w;
+        const float *col = xg;
+        if (!direct) {
+            for (int ci = 0; ci < cin; ci++) {
+                const float *xc = xg + (size_t)ci * h * w;
+                for (int ki = 0; ki < c->kh; ki++) {
+                    for (int kj = 0; kj < c->kw; kj++) {
+                        float *cr = scratch + ((size_t)(ci * c->kh + ki) * c->kw + kj) * on;
+                        for (int oy = 0; oy < oh; oy++) {
+                            int iy = oy * c->sh + ki * c->dh - c->ph;
+                            float *dst = cr + (size_t)oy * ow;
+                            if (iy < 0 || iy >= h) {
+                                memset(dst, 0, (size_t)ow * sizeof *dst);
+                                continue;
+                            }
+                            const float *src = xc + (size_t)iy * w;
+                            int off = kj * c->dw - c->pw;
+                            for (int ox = 0; ox < ow; ox++) {
+                                int ix = ox * c->sw + off;
+                                dst[ox] = (ix >= 0 && ix < w) ? src[ix] : 0.0f;
+                            }
+                        }
+                    }
+                }
+            }
+            col = scratch;
+        }
+        clv_gemm(0, 0, cout, (int)on, cin * KK, 1.0f, c->weight + (size_t)g * cout * cin * KK,
+                 cin * KK, col, (int)on, 1.0f, y + (size_t)g * cout * on, (int)on);
+    }
+}
+
+/* ----------------------------------------------------------- activations --- */
+
+static inline float sigmoidf_(float x)
+{
+    return 1.0f / (1.0f + expf(-x));
+}
+
+void clv_relu(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
+}
+
+void clv_leaky_relu(float *x, size_t n, float slope)
+{
+    for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : x[i] * slope;
+}
+
+void clv_gelu(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+void clv_gelu_tanh(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        x[i] = 0.5f * v * (1.0f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+    }
+}
+
+void clv_tanh(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = tanhf(x[i]);
+}
+
+void clv_sigmoid(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = sigmoidf_(x[i]);
+}
+
+void clv_softmax(float *x, int n, int F)
+{
+    for (int r = 0; r < n; r++) {
+        float *v = x + (size_t)r * F;
+        float mx = -INFINITY;
+        for (int j = 0; j < F; j++) mx = v[j] > mx ? v[j] : mx;
+        if (mx == -INFINITY) mx = 0.0f; /* all -inf: exp gives 0s, then NaN as PyTorch */
+        float sum = 0.0f;
+        for (int j = 0; j < F; j++) {
+            v[j] = expf(v[j] - mx);
+            sum += v[j];
+        }
+        float inv = 1.0f / sum;
+        for (int j = 0; j < F; j++) v[j] *= inv;
+    }
+}
+
+void clv_glu(const float *x, int outer, int half, int inner, float *y)
+{
+    const size_t blk = (size_t)half * inner;
+    for (int o = 0; o < outer; o++) {
+        const float *a = x + (size_t)o * 2 * blk, *b = a + blk;
+        float *yo = y + (size_t)o * blk;
+        for (size_t i = 0; i < blk; i++) yo[i] = a[i] * sigmoidf_(b[i]);
+    }
+}
+
+/* ------------------------------------------------------------ recurrent --- */
+
+ClvStatus clv_rnn_cell_check(const ClvRnnCell *c)
+{
+    if (!c || c->input_size < 1 || c->hidden_size < 1 || !c->w_ih || !c->w_hh) return CLV_ERR_INVALID;
+    if (c->hidden_size > INT32_MAX / 8 || c->input_size > INT32_MAX / 8) return CLV_ERR_INVALID;
+    return CLV_OK;
+}
+
+size_t clv_rnn_step_scratch(ClvRnnKind kind, const ClvRnnCell *c)
+{
+    return (size_t)(kind == CLV_RNN_GRU ? 6 : 4) * (size_t)c->hidden_size;
+}
+
+size_t clv_rnn_sequence_scratch(ClvRnnKind kind, const ClvRnnCell *c, int T)
+{
+    size_t g = (size_t)(kind == CLV_RNN_GRU ? 3 : 4) * (size_t)c->hidden_size;
+    return (T > 0 ? (size_t)T : 1) * g + 2 * g;
+}
+
+/* GRU update from precomputed gi = W_ih x + b_ih and gh = W_hh h + b_hh. */
+static void gru_gates(int H, const float *gi, const float *gh, float *h)
+{
+    for (int j = 0; j < H; j++) {
+        float r = sigmoidf_(gi[j] + gh[j]);
+        float z = sigmoidf_(gi[H + j] + gh[H + j]);
+        float nn = tanhf(gi[2 * H + j] + r * gh[2 * H + j]);
+        h[j] = nn + z * (h[j] - nn); /* (1 - z) * n + z * h */
+    }
+}
+
+/* out[G] = W x + b (b may be NULL). */
+static void affine_vec(const float *W, const float *b, int G, int in, const float *x, float *out)
+{
+    if (b) {
+        memcpy(out, b, (size_t)G * sizeof *out);
+        matvec_n(G, in, W, in, x, 1.0f, out, 1, 1.0f);
+    } else {
+        matvec_n(G, in, W, in, x, 0.0f, out, 1, 1.0f);
+    }
+}
+
+void clv_gru_step(const ClvRnnCell *c, const float *x, float *h, float *scratch)
+{
+    const int H = c->hidden_size;
+    float *gi = scratch, *gh = scratch + 3 * H;
+    affine_vec(c->w_ih, c->b_ih, 3 * H, c->input_size, x, gi);
+    affine_vec(c->w_hh, c->b_hh, 3 * H, H, h, gh);
+    gru_gates(H, gi, gh, h);
+}
+
+static void lstm_gates(int H, const float *g, float *h, float *cell)
+{
+    for (int j = 0; j < H; j++) {
+        float i = sigmoidf_(g[j]);
+        float f = sigmoidf_(g[H + j]);
+        float gg = tanhf(g[2 * H + j]);
+        float o = sigmoidf_(g[3 * H + j]);
+        float cn = f * cell[j] + i * gg;
+        cell[j] = cn;
+        h[j] = o * tanhf(cn);
+    }
+}
+
+void clv_lstm_step(const ClvRnnCell *c, const float *x, float *h, float *cell, float *scratch)
+{
+    const int H = c->hidden_size;
+    float *g = scratch;
+    affine_vec(c->w_ih, c->b_ih, 4 * H, c->input_size, x, g);
+    if (c->b_hh)
+        for (int j = 0; j < 4 * H; j++) g[j] += c->b_hh[j];
+    matvec_n(4 * H, H, c->w_hh, H, h, 1.0f, g, 1, 1.0f);
+    lstm_gates(H, g, h, cell);
+}
+
+/* gi[T, G] = x[T, in] W^T + b for the whole sequence (one GEMM). */
+static void input_proj(const float *W, const float *b, int G, int in, const float *x, int T, float *gi)
+{
+    if (b) {
+        for (int t = 0; t < T; t++) memcpy(gi + (size_t)t * G, b, (size_t)G * sizeof *gi);
+        clv_gemm(0, 1, T, G, in, 1.0f, x, in, W, in, 1.0f, gi, G);
+    } else {
+        clv_gemm(0, 1, T, G, in, 1.0f, x, in, W, in, 0.0f, gi, G);
+    }
+}
+
+void clv_gru_sequence(const ClvRnnCell *c, const float *x, int T, int reverse, float *h, float *y,
+                      int y_stride, float *scratch)
+{
+    const int H = c->hidden_size, G = 3 * H;
+    if (T <= 0) return;
+    float *gi = scratch, *gh = scratch + (size_t)T * G;
+    input_proj(c->w_ih, c->b_ih, G, c->input_size, x, T, gi);
+    for (int s = 0; s < T; s++) {
+        int t = reverse ? T - 1 - s : s;
+        affine_vec(c->w_hh, c->b_hh, G, H, h, gh);
+        gru_gates(H, gi + (size_t)t * G, gh, h);
+        memcpy(y + (size_t)t * y_stride, h, (size_t)H * sizeof *h);
+    }
+}
+
+void clv_lstm_sequence(const ClvRnnCell *c, const float *x, int T, int reverse, float *h,
+                       float *cell, float *y, int y_stride, float *scratch)
+{
+    const int H = c->hidden_size, G = 4 * H;
+    if (T <= 0) return;
+    float *gi = scratch, *g = scratch + (size_t)T * G;
+    input_proj(c->w_ih, c->b_ih, G, c->input_size, x, T, gi);
+    if (c->b_hh)
+        for (int t = 0; t < T; t++)
+            for (int j = 0; j < G; j++) gi[(size_t)t * G + j] += c->b_hh[j];
+    for (int s = 0; s < T; s++) {
+        int t = reverse ? T - 1 - s : s;
+        memcpy(g, gi + (size_t)t * G, (size_t)G * sizeof *g);
+        matvec_n(G, H, c->w_hh, H, h, 1.0f, g, 1, 1.0f);
+        lstm_gates(H, g, h, cell);
+        memcpy(y + (size_t)t * y_stride, h, (size_t)H * sizeof *h);
+    }
+}
+
+ClvStatus clv_rnn_stream_init(ClvRnnStream *s, ClvRnnKind kind, int layers, const ClvRnnCell *cells,
+                              ClvArena *a)
+{
+    if (!s || !a || !cells || layers < 1 || layers > CLV_RNN_MAX_LAYERS ||
+        (kind != CLV_RNN_GRU && kind != CLV_RNN_LSTM))
+        return CLV_ERR_INVALID;
+    memset(s, 0, sizeof *s);
+    size_t total = 0, scratch = 0;
+    for (int l = 0; l < layers; l++) {
+        if (clv_rnn_cell_check(&cells[l]) != CLV_OK) return CLV_ERR_INVALID;
+        if (l > 0 && cells[l].input_size != cells[l - 1].hidden_size) return CLV_ERR_SHAPE;
+        s->cell[l] = cells[l];
+        total += (size_t)cells[l].hidden_size;
+        size_t sc = clv_rnn_step_scratch(kind, &cells[l]);
+        if (sc > scratch) scratch = sc;
+    }
+    s->kind = kind;
+    s->layers = layers;
+    s->h = clv_arena_floats(a, total);
+    if (kind == CLV_RNN_LSTM) s->c = clv_arena_floats(a, total);
+    s->scratch = clv_arena_floats(a, scratch);
+    return clv_arena_overflowed(a) ? CLV_ERR_NOMEM : CLV_OK;
+}
+
+void clv_rnn_stream_reset(ClvRnnStream *s)
+{
+    size_t total = 0;
+    for (int l = 0; l < s->layers; l++) total += (size_t)s->cell[l].hidden_size;
+    memset(s->h, 0, total * sizeof *s->h);
+    if (s->c) memset(s->c, 0, total * sizeof *s->c);
+}
+
+void clv_rnn_stream_step(ClvRnnStream *s, const float *x, float *y)
+{
+    const float *in = x;
+    float *h = s->h, *c = s->c;
+    for (int l = 0; l < s->layers; l++) {
+        const ClvRnnCell *cell = &s->cell[l];
+        if (s->kind == CLV_RNN_GRU) {
+            clv_gru_step(cell, in, h, s->scratch);
+        } else {
+            clv_lstm_step(cell, in, h, c, s->scratch);
+            c += cell->hidden_size;
+        }
+        in = h;
+        h += cell->hidden_size;
+    }
+    if (y) memcpy(y, in, (size_t)s->cell[s->layers - 1].hidden_size * sizeof *y);
+}
+
+const float *clv_rnn_stream_output(const ClvRnnStream *s)
+{
+    size_t off = 0;
+    for (int l = 0; l + 1 < s->layers; l++) off += (size_t)s->cell[l].hidden_size;
+    return s->h + off;
+}
+
+/* ------------------------------------------------------------ attention --- */
+
+ClvStatus clv_mha_check(const ClvMha *a)
+{
+    if (!a || a->embed_dim < 1 || a->num_heads < 1 || a->embed_dim % a->num_heads ||
+        !a->in_proj_weight || !a->out_proj_weight)
+        return CLV_ERR_INVALID;
+    return CLV_OK;
+}
+
+size_t clv_mha_scratch(const ClvMha *a, int T)
+{
+    if (T < 1) T = 1;
+    return (size_t)T * 3 * a->embed_dim + (size_t)T * T + (size_t)T * a->embed_dim;
+}
+
+void clv_mha_self(const ClvMha *a, const float *x, int T, int causal, float *y, float *scratch)
+{
+    const int E = a->embed_dim, nh = a->num_heads, hd = E / nh;
+    if (T <= 0) return;
+    float *qkv = scratch;                               /* [T, 3E] */
+    float *sc = qkv + (size_t)T * 3 * E;                /* [T, T] */
+    float *att = sc + (size_t)T * T;                    /* [T, E] */
+    ClvLinear in = {E, 3 * E, a->in_proj_weight, a->in_proj_bias};
+    clv_linear(&in, x, T, qkv);
+    const float scale = 1.0f / sqrtf((float)hd);
+    for (int hh = 0; hh < nh; hh++) {
+        const float *q = qkv + (size_t)hh * hd, *k = q + E, *v = q + 2 * E;
+        /* scores = (q * scale) k^T; PyTorch scales q before the product. */
+        clv_gemm(0, 1, T, T, hd, scale, q, 3 * E, k, 3 * E, 0.0f, sc, T);
+        if (causal)
+            for (int i = 0; i < T; i++)
+                for (int j = i + 1; j < T; j++) sc[(size_t)i * T + j] = -INFINITY;
+        clv_softmax(sc, T, T);
+        clv_gemm(0, 0, T, hd, T, 1.0f, sc, T, v, 3 * E, 0.0f, att + (size_t)hh * hd, E);
+    }
+    ClvLinear out = {E, E, a->out_proj_weight, a->out_proj_bias};
+    clv_linear(&out, att, T, y);
+}
+
+/* --------------------------------------------------------- normalisation --- */
+
+void clv_layernorm(const float *x, int n, int F, const float *gamma, const float *beta, float eps,
+                   float *y)
+{
+    for (int r = 0; r < n; r++) {
+        const float *v = x + (size_t)r * F;
+        float *o = y + (size_t)r * F;
+        double sum = 0.0, sq = 0.0;
+        for (int j = 0; j < F; j++) sum += v[j];
+        double mean = sum / F;
+        for (int j = 0; j < F; j++) {
+            double d = v[j] - mean;
+            sq += d * d;
+        }
+        float inv = (float)(1.0 / sqrt(sq / F + eps));
+        float m = (float)mean;
+        for (int j = 0; j < F; j++) {
+            float t = (v[j] - m) * inv;
+            o[j] = t * (gamma ? gamma[j] : 1.0f) + (beta ? beta[j] : 0.0f);
+        }
+    }
+}
+
+void clv_groupnorm(const float *x, int C, int L, int groups, const float *gamma, const float *beta,
+                   float eps, float *y)
+{
+    const int cg = C / groups;
+    const size_t n = (size_t)cg * L;
+    for (int g = 0; g < groups; g++) {
+        const float *v = x + (size_t)g * n;
+        float *o = y + (size_t)g * n;
+        double sum = 0.0, sq = 0.0;
+        for (size_t i = 0; i < n; i++) sum += v[i];
+        double mean = sum / (double)n;
+        for (size_t i = 0; i < n; i++) {
+            double d = v[i] - mean;
+            sq += d * d;
+        }
+        float inv = (float)(1.0 / sqrt(sq / (double)n + eps));
+        float m = (float)mean;
+        for (int c = 0; c < cg; c++) {
+            int ch = g * cg + c;
+            float ga = gamma ? gamma[ch] : 1.0f, be = beta ? beta[ch] : 0.0f;
+            const float *vr = v + (size_t)c * L;
+            float *orow = o + (size_t)c * L;
+            for (int t = 0; t < L; t++) orow[t] = (vr[t] - m) * inv * ga + be;
+        }
+    }
+}
+
+void clv_batchnorm(const float *x, int C, int L, const float *mean, const float *var,
+                   const float *gamma, const float *beta, float eps, float *y)
+{
+    for (int c = 0; c < C; c++) {
+        float inv = 1.0f / sqrtf(var[c] + eps);
+        float sc = (gamma ? gamma[c] : 1.0f) * inv;
+        float sh = (beta ? beta[c] : 0.0f) - mean[c] * sc;
+        const float *v = x + (size_t)c * L;
+        float *o = y + (size_t)c * L;
+        for (int t = 0; t < L; t++) o[t] = v[t] * sc + sh;
+    }
+}
+
+/* --------------------------------------------------------------- pooling --- */
+
+int clv_pool_out_len(int len, int k, int stride, int pad)
+{
+    if (len < 0 || k < 1 || stride < 1 || pad < 0) return 0;
+    int64_t avail = (int64_t)len + 2 * (int64_t)pad - k;
+    if (avail < 0) return 0;
+    return (int)(avail / stride + 1);
+}
+
+void clv_maxpool1d(const float *x, int C, int L, int k, int stride, int pad, float *y)
+{
+    clv_maxpool2d(x, C, 1, L, 1, k, 1, stride, 0, pad, y);
+}
+
+void clv_avgpool1d(const float *x, int C, int L, int k, int stride, int pad, float *y)
+{
+    clv_avgpool2d(x, C, 1, L, 1, k, 1, stride, 0, pad, y);
+}
+
+void clv_maxpool2d(const float *x, int C, int H, int W, int kh, int kw, int sh, int sw, int ph,
+                   int pw, float *y)
+{
+    const int oh = clv_pool_out_len(H, kh, sh, ph), ow = clv_pool_out_len(W, kw, sw, pw);
+    for (int c = 0; c < C; c++) {
+        const float *xc = x + (size_t)c * H * W;
+        float *yc = y + (size_t)c * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            for (int ox = 0; ox < ow; ox++) {
+                float m = -INFINITY;
+                int nan = 0;
+                for (int i = 0; i < kh; i++) {
+                    int iy = oy * sh - ph + i;
+                    if (iy < 0 || iy >= H) continue;
+                    for (int j = 0; j < kw; j++) {
+                        int ix = ox * sw - pw + j;
+                        if (ix < 0 || ix >= W) continue;
+                        float v = xc[(size_t)iy * W + ix];
+                        if (v != v) nan = 1;
+                        if (v > m) m = v;
+                    }
+                }
+                yc[(size_t)oy * ow + ox] = nan ? NAN : m; /* PyTorch propagates NaN */
+            }
+        }
+    }
+}
+
+void clv_avgpool2d(const float *x, int C, int H, int W, int kh, int kw, int sh, int sw, int ph,
+                   int pw, float *y)
+{
+    const int oh = clv_pool_out_len(H, kh, sh, ph), ow = clv_pool_out_len(W, kw, sw, pw);
+    const float inv = 1.0f / (float)(kh * kw);
+    for (int c = 0; c < C; c++) {
+        const float *xc = x + (size_t)c * H * W;
+        float *yc = y + (size_t)c * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            for (int ox = 0; ox < ow; ox++) {
+                float s = 0.0f;
+                for (int i = 0; i < kh; i++) {
+                    int iy = oy * sh - ph + i;
+                    if (iy < 0 || iy >= H) continue;
+                    for (int j = 0; j < kw; j++) {
+                        int ix = ox * sw - pw + j;
+                        if (ix >= 0 && ix < W) s += xc[(size_t)iy * W + ix];
+                    }
+                }
+                yc[(size_t)oy * ow + ox] = s * inv;
+            }
+        }
+    }
+}
+
+void clv_global_avgpool(const float *x, int C, int L, float *y)
+{
+    for (int c = 0; c < C; c++) {
+        const float *v = x + (size_t)c * L;
+        double s = 0.0;
+        for (int t = 0; t < L; t++) s += v[t];
+        y[c] = L > 0 ? (float)(s / L) : 0.0f;
+    }
+}
+
+void clv_global_maxpool(const float *x, int C, int L, float *y)
+{
+    clv_maxpool1d(x, C, L, L, L, 0, y);
+}
+
+/* ---------------------------------------------------- resampling, shapes --- */
+
+void clv_upsample_linear(const float *x, int C, int in_len, int out_len, int align_corners, float *y)
+{
+    if (out_len <= 0 || in_len <= 0) return;
+    float scale;
+    if (align_corners) scale = out_len > 1 ? (float)(in_len - 1) / (float)(out_len - 1) : 0.0f;
+    else scale = (float)in_len / (float)out_len;
+    for (int t = 0; t < out_len; t++) {
+        float src = align_corners ? scale * (float)t : scale * ((float)t + 0.5f) - 0.5f;
+        if (src < 0.0f) src = 0.0f;
+        int i0 = (int)src;
+        if (i0 > in_len - 1) i0 = in_len - 1;
+        int i1 = i0 + (i0 < in_len - 1);
+        float l1 = src - (float)i0, l0 = 1.0f - l1;
+        for (int c = 0; c < C; c++) {
+            const float *xr = x + (size_t)c * in_len;
+            y[(size_t)c * out_len + t] = l0 * xr[i0] + l1 * xr[i1];
+        }
+    }
+}
+
+void clv_upsample_nearest(const float *x, int C, int in_len, int out_len, float *y)
+{
+    if (out_len <= 0 || in_len <= 0) return;
+    const float scale = (float)in_len / (float)out_len;
+    for (int t = 0; t < out_len; t++) {
+        int i = (int)floorf((float)t * scale);
+        if (i > in_len - 1) i = in_len - 1;
+        for (int c = 0; c < C; c++) y[(size_t)c * out_len + t] = x[(size_t)c * in_len + i];
+    }
+}
+
+void clv_concat(const float *a, size_t a_inner, const float *b, size_t b_inner, size_t outer, float *y)
+{
+    for (size_t o = 0; o < outer; o++) {
+        float *yo = y + o * (a_inner + b_inner);
+        memcpy(yo, a + o * a_inner, a_inner * sizeof *y);
+        memcpy(yo + a_inner, b + o * b_inner, b_inner * sizeof *y);
+    }
+}
+
+void clv_crop1d(const float *x, int C, int in_len, int start, int out_len, float *y)
+{
+    for (int c = 0; c < C; c++)
+        memcpy(y + (size_t)c * out_len, x + (size_t)c * in_len + start, (size_t)out_len * sizeof *y);
+}
+
+void clv_transpose(const float *x, int rows, int cols, float *y)
+{
+    /* 8 x 8 tiles keep both sides in cache lines. */
+    for (int r0 = 0; r0 < rows; r0 += 8)
+        for (int c0 = 0; c0 < cols; c0 += 8)
+            for (int r = r0; r < r0 + 8 && r < rows; r++)
+                for (int c = c0; c < c0 + 8 && c < cols; c++)
+                    y[(size_t)c * rows + r] = x[(size_t)r * cols + c];
+}
+
+void clv_add(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+void clv_mul(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] *= x[i];
+}
+
+void clv_scale_shift(float *y, size_t n, float s, float t)
+{
+    for (size_t i = 0; i < n; i++) y[i] = y[i] * s + t;
+}
+
+/* ------------------------------------------------- binding from a .clvm --- */
+
+static ClvStatus join(char *buf, size_t cap, const char *prefix, const char *suffix)
+{
+    int n = (prefix && prefix[0]) ? snprintf(buf, cap, "%s.%s", prefix, suffix)
+                                  : snprintf(buf, cap, "%s", suffix);
+    return (n < 0 || (size_t)n >= cap) ? CLV_ERR_INVALID : CLV_OK;
+}
+
+ClvStatus clv_nn_bind_linear(const ClvClvm *m, const char *prefix, int in_features, int out_features,
+                             ClvLinear *out)
+{
+    char name[CLV_CLVM_MAX_NAME + 1];
+    ClvStatus st;
+    if (!out || in_features < 1 || out_features < 1) return CLV_ERR_INVALID;
+    out->in_features = in_features;
+    out->out_features = out_features;
+    if ((st = join(name, sizeof name, prefix, "weight")) != CLV_OK) return st;
+    if ((st = CLV_CLVM_BIND(m, name, &out->weight, out_features, in_features)) != CLV_OK) return st;
+    if ((st = join(name, sizeof name, prefix, "bias")) != CLV_OK) return st;
+    return CLV_CLVM_BIND_OPTIONAL(m, name, &out->bias, out_features);
+}
+
+ClvStatus clv_nn_bind_conv1d(const ClvClvm *m, const char *prefix, ClvConv1d *c)
+{
+    char name[CLV_CLVM_MAX_NAME + 1];
+    ClvStatus st;
+    if (!c || c->in_ch < 1 || c->out_ch < 1 || c->kernel < 1 || c->groups < 1 || c->in_ch % c->groups)
+        return CLV_ERR_INVALID;
+    if ((st = join(name, sizeof name, prefix, "weight")) != CLV_OK) return st;
+    if ((st = CLV_CLVM_BIND(m, name, &c->weight, c->out_ch, c->in_ch / c->groups, c->kernel)) != CLV_OK)
+        return st;
+    if ((st = join(name, sizeof name, prefix, "bias")) != CLV_OK) return st;
+    if ((st = CLV_CLVM_BIND_OPTIONAL(m, name, &c->bias, c->out_ch)) != CLV_OK) return st;
+    return clv_conv1d_check(c);
+}
+
+ClvStatus clv_nn_bind_conv_transpose1d(const ClvClvm *m, const char *prefix, ClvConvT1d *c)
+{
+    char name[CLV_CLVM_MAX_NAME + 1];
+    ClvStatus st;
+    if (!c || c->in_ch < 1 || c->out_ch < 1 || c->kernel < 1 || c->groups < 1 || c->out_ch % c->groups)
+        return CLV_ERR_INVALID;
+    if ((st = join(name, sizeof name, prefix, "weight")) != CLV_OK) return st;
+    if ((st = CLV_CLVM_BIND(m, name, &c->weight, c->in_ch, c->out_ch / c->groups, c->kernel)) != CLV_OK)
+        return st;
+    if ((st = join(name, sizeof name, prefix, "bias")) != CLV_OK) return st;
+    if ((st = CLV_CLVM_BIND_OPTIONAL(m, name, &c->bias, c->out_ch)) != CLV_OK) return st;
+    return clv_conv_transpose1d_check(c);
+}
+
+ClvStatus clv_nn_bind_conv2d(const ClvClvm *m, const char *prefix, ClvConv2d *c)
+{
+    char name[CLV_CLVM_MAX_NAME + 1];
+    ClvStatus st;
+    if (!c || c->in_ch < 1 || c->out_ch < 1 || c->kh < 1 || c->kw < 1 || c->groups < 1 ||
+        c->in_ch % c->groups)
+        return CLV_ERR_INVALID;
+    if ((st = join(name, sizeof name, prefix, "weight")) != CLV_OK) return st;
+    if ((st = CLV_CLVM_BIND(m, name, &c->weight, c->out_ch, c->in_ch / c->groups, c->kh, c->kw)) != CLV_OK)
+        return st;
+    if ((st = join(name, sizeof name, prefix, "bias")) != CLV_OK) return st;
+    if ((st = CLV_CLVM_BIND_OPTIONAL(m, name, &c->bias, c->out_ch)) != CLV_OK) return st;
+    return clv_conv2d_check(c);
+}
+
+ClvStatus clv_nn_bind_rnn_cell(const ClvClvm *m, const char *prefix, ClvRnnKind kind, int layer,
+                               int reverse, int input_size, int hidden_size, ClvRnnCell *out)
+{
+    char name[CLV_CLVM_MAX_NAME + 1], suffix[64];
+    ClvStatus st;
+    if (!out || layer < 0 || input_size < 1 || hidden_size < 1) return CLV_ERR_INVALID;
+    const int64_t G = (int64_t)(kind == CLV_RNN_GRU ? 3 : 4) * hidden_size;
+    const char *rev = reverse ? "_reverse" : "";
+    out->input_size = input_size;
+    out->hidden_size = hidden_size;
+    snprintf(suffix, sizeof suffix, "weight_ih_l%d%s", layer, rev);
+    if ((st = join(name, sizeof name, prefix, suffix)) != CLV_OK) return st;
+    if ((st = CLV_CLVM_BIND(m, name, &out->w_ih, G, input_size)) != CLV_OK) return st;
+    snprintf(suffix, sizeof suffix, "weight_hh_l%d%s", layer, rev);
+    if ((st = join(name, sizeof name, prefix, suffix)) != CLV_OK) return st;
+    if ((st = CLV_CLVM_BIND(m, name, &out->w_hh, G, hidden_size)) != CLV_OK) return st;
+    snprintf(suffix, sizeof suffix, "bias_ih_l%d%s", layer, rev);
+    if ((st = join(name, sizeof name, prefix, suffix)) != CLV_OK) return st;
+    if ((st = CLV_CLVM_BIND_OPTIONAL(m, name, &out->b_ih, G)) != CLV_OK) return st;
+    snprintf(suffix, sizeof suffix, "bias_hh_l%d%s", layer, rev);
+    if ((st = join(name, sizeof name, prefix, suffix)) != CLV_OK) return st;
+    return CLV_CLVM_BIND_OPTIONAL(m, name, &out->b_hh, G);
+}
+
+ClvStatus clv_nn_bind_norm(const ClvClvm *m, const char *prefix, int C, const float **gamma,
+                           const float **beta)
+{
+    char name[CLV_CLVM_MAX_NAME + 1];
+    ClvStatus st;
+    if (!gamma || !beta || C < 1) return CLV_ERR_INVALID;
+    if ((st = join(name, sizeof name, prefix, "weight")) != CLV_OK) return st;
+    if ((st = CLV_CLVM_BIND_OPTIONAL(m, name, gamma, C)) != CLV_OK) return st;
+    if ((st = join(name, sizeof name, prefix, "bias")) != CLV_OK) return st;
+    return CLV_CLVM_BIND_OPTIONAL(m, name, beta, C);
+}
+
+ClvStatus clv_nn_bind_mha(const ClvClvm *m, const char *prefix, int embed_dim, int num_heads,
+                          ClvMha *out)
+{
+    char name[CLV_CLVM_MAX_NAME + 1];
+    ClvStatus st;
+    if (!out || embed_dim < 1 || num_heads < 1 || embed_dim % num_heads) return CLV_ERR_INVALID;
+    out->embed_dim = embed_dim;
+    out->num_heads = num_heads;
+    if ((st = join(name, sizeof name, prefix, "in_proj_weight")) != CLV_OK) return st;
+    if ((st = CLV_CLVM_BIND(m, name, &out->in_proj_weight, 3 * embed_dim, embed_dim)) != CLV_OK) return st;
+    if ((st = join(name, sizeof name, prefix, "in_proj_bias")) != CLV_OK) return st;
+    if ((st = CLV_CLVM_BIND_OPTIONAL(m, name, &out->in_proj_bias, 3 * embed_dim)) != CLV_OK) return st;
+    if ((st = join(name, sizeof name, prefix, "out_proj.weight")) != CLV_OK) return st;
+    if ((st = CLV_CLVM_BIND(m, name, &out->out_proj_weight, embed_dim, embed_dim)) != CLV_OK) return st;
+    if ((st = join(name, sizeof name, prefix, "out_proj.bias")) != CLV_OK) return st;
+    return CLV_CLVM_BIND_OPTIONAL(m, name, &out->out_proj_bias, embed_dim);
+}
