@@ -14,6 +14,7 @@
  * fades back in once hops arrive again. */
 #include "clv_engine_impl.h"
 
+#include <math.h>
 #include <string.h>
 
 static inline float load_f(atomic_uint *a)
@@ -160,11 +161,12 @@ void clv_engine_process(ClvEngine *e, const float *const *in, float *const *voca
                 e->fade = 0.0f;
             }
             f = e->fade;
-            /* one-pole gain smoothing; snap when close to avoid denormal tails */
+            /* one-pole gain smoothing; snap when close: in float the step would
+             * stall short of the target (step below half an ulp) */
             e->gv += (e->gv_target - e->gv) * e->gain_coef;
             e->ga += (e->ga_target - e->ga) * e->gain_coef;
-            if (e->gv - e->gv_target < 1e-6f && e->gv_target - e->gv < 1e-6f) e->gv = e->gv_target;
-            if (e->ga - e->ga_target < 1e-6f && e->ga_target - e->ga < 1e-6f) e->ga = e->ga_target;
+            if (fabsf(e->gv - e->gv_target) < 1e-4f) e->gv = e->gv_target;
+            if (fabsf(e->ga - e->ga_target) < 1e-4f) e->ga = e->ga_target;
             if (e->byp < e->byp_target) {
                 e->byp += e->byp_step;
                 if (e->byp > e->byp_target) e->byp = e->byp_target;

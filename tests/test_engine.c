@@ -271,7 +271,7 @@ static void test_fallback(void)
     for (int i = 0; i < frames; i += block) {
         const float *in[2] = {r.x[0] + i, r.x[1] + i};
         float *v[2] = {r.v[0] + i, r.v[1] + i}, *a[2] = {r.a[0] + i, r.a[1] + i};
-        clv_engine_process(e, in, v, a, NULL, block);
+        clv_engine_process(e, in, v, a, NULL, frames - i < block ? frames - i : block);
         next.tv_nsec += (long)(block_s * 1e9);
         while (next.tv_nsec >= 1000000000L) {
             next.tv_nsec -= 1000000000L;
@@ -349,7 +349,7 @@ static void test_controls(void)
 
 static void test_swap(void)
 {
-    const int rate = 44100, frames = rate * 2;
+    const int rate = 44100, frames = 256 * 344;
     Run r;
     run_alloc(&r, 2, frames);
     make_signal(&r, rate);
