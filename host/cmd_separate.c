@@ -93,8 +93,11 @@ int clv_separate_run(const ClvSeparateJob *job)
     ClvAudioInfo info;
     if (clv_audio_reader_open(job->input, &log, &rd, &info) != CLV_OK) return CLV_EXIT_FAIL;
 
-    if (snprintf(vpath, sizeof vpath, "%s/vocals.wav", job->outdir) >= (int)sizeof vpath ||
-        snprintf(apath, sizeof apath, "%s/accompaniment.wav", job->outdir) >= (int)sizeof apath) {
+    /* "stems/" and "stems" name the same place; keep messages free of "//". */
+    int dlen = (int)strlen(job->outdir);
+    while (dlen > 1 && job->outdir[dlen - 1] == '/') dlen--;
+    if (snprintf(vpath, sizeof vpath, "%.*s/vocals.wav", dlen, job->outdir) >= (int)sizeof vpath ||
+        snprintf(apath, sizeof apath, "%.*s/accompaniment.wav", dlen, job->outdir) >= (int)sizeof apath) {
         clv_cli_error("%s: output path too long", job->outdir);
         goto done;
     }
