@@ -231,6 +231,7 @@ static int sdr_of(const char *est, const float *ref, const float *mix, int64_t f
     clv_audio_reader_free(r);
     *sdr = 10.0 * log10((s + 1e-20) / (e + 1e-20));
     *sdr_mix = 10.0 * log10((s + 1e-20) / (em + 1e-20));
+    if (fabs(*sdr_mix) < 0.005) *sdr_mix = 0.0; /* print 0.00, not -0.00 */
     return 0;
 }
 
