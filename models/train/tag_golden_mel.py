@@ -14,7 +14,7 @@ import tag_features as tf
 N = 20800 + 123
 
 
-def signal():
+def signal(N=N):
     i = np.arange(N, dtype=np.float64)
     st = 12345
     noise = np.empty(N)
