@@ -1121,6 +1121,14 @@ void clv_concat(const float *a, size_t a_inner, const float *b, size_t b_inner, 
     }
 }
 
+void clv_decimate1d(const float *x, int C, int in_len, int factor, float *y)
+{
+    const int out_len = (in_len + factor - 1) / factor;
+    for (int c = 0; c < C; c++)
+        for (int t = 0; t < out_len; t++)
+            y[(size_t)c * out_len + t] = x[(size_t)c * in_len + (size_t)t * factor];
+}
+
 void clv_crop1d(const float *x, int C, int in_len, int start, int out_len, float *y)
 {
     for (int c = 0; c < C; c++)

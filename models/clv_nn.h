@@ -296,6 +296,9 @@ CLV_RT void clv_upsample_nearest(const float *x, int C, int in_len, int out_len,
  * features of [T, F]: outer T, a_inner Fa. Thread: any. */
 CLV_RT void clv_concat(const float *a, size_t a_inner, const float *b, size_t b_inner,
                        size_t outer, float *y);
+/* Keeps every factor-th frame (Wave-U-Net's decimation, x[:, ::factor]):
+ * x[C, in_len] -> y[C, (in_len + factor - 1) / factor]. Thread: any. */
+CLV_RT void clv_decimate1d(const float *x, int C, int in_len, int factor, float *y);
 /* y[C, out_len] = x[C, start : start + out_len] of x[C, in_len]. Thread: any. */
 CLV_RT void clv_crop1d(const float *x, int C, int in_len, int start, int out_len, float *y);
 /* Start of a centred crop (Wave-U-Net's skip connections). Thread: any. */
