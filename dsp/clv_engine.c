@@ -67,10 +67,10 @@ static void *worker_main(void *arg)
                 memcpy(slot, h, sizeof *h);
                 clv_ring_write_commit(p->out_ring);
             } else {
-                atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
+                atomic_fetch_add_explicit(p->dropped, 1, memory_order_relaxed);
             }
             clv_ring_read_commit(p->in_ring);
-            atomic_fetch_add_explicit(&p->hops_done, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(p->hops_done, 1, memory_order_relaxed);
             float l = (float)((now_s() - t0) / hop_s);
             load = load == 0.0f ? l : 0.95f * load + 0.05f * l;
             store_f(&p->load_bits, load);
@@ -136,8 +136,8 @@ static ClvStatus pipeline_new(const ClvEngine *e, ClvSeparator *sep, ClvPipeline
     p->vhop_seq = UINT64_MAX;
     p->missed_seq = UINT64_MAX;
     atomic_init(&p->quit, 0);
-    atomic_init(&p->hops_done, 0);
-    atomic_init(&p->dropped, 0);
+    p->hops_done = &((ClvEngine *)e)->hops_done;
+    p->dropped = &((ClvEngine *)e)->dropped;
     atomic_init(&p->load_bits, 0u);
     /* enough slots that neither ring fills while the worker keeps up: everything in
      * flight spans at most latency + block frames */
@@ -209,6 +209,8 @@ ClvStatus clv_engine_new(const ClvEngineConfig *cfg, ClvSeparator *sep, ClvEngin
     e->fade_step = (float)(1.0 / (0.003 * cfg->sample_rate));
     atomic_init(&e->latency, 0);
     atomic_init(&e->misses, 0);
+    atomic_init(&e->hops_done, 0);
+    atomic_init(&e->dropped, 0);
     atomic_init(&e->cur_pub, 0);
     ClvPipeline *p;
     st = pipeline_new(e, sep, &p);

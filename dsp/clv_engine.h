@@ -37,7 +37,7 @@ typedef struct {
 
 /* Counters and load figures, readable from any thread (relaxed atomics inside). */
 typedef struct {
-    uint64_t hops_done;   /* hops the worker finished */
+    uint64_t hops_done;   /* hops the workers finished, over all separators so far */
     uint64_t misses;      /* hops the audio thread needed but did not have */
     uint64_t dropped;     /* hops not queued because the input ring was full */
     float worker_load;    /* recent worker time / real time for one hop, 0..n */

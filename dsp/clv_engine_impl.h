@@ -57,8 +57,8 @@ typedef struct ClvPipeline {
     const float **in_ptrs;
     float **out_ptrs;
 
-    atomic_uint_fast64_t hops_done;
-    atomic_uint_fast64_t dropped;
+    atomic_uint_fast64_t *hops_done; /* the engine's counters, shared by all pipelines */
+    atomic_uint_fast64_t *dropped;
     atomic_uint load_bits; /* float, worker time / hop duration, smoothed */
 } ClvPipeline;
 
@@ -84,6 +84,8 @@ struct ClvEngineImpl {
 
     atomic_int latency;
     atomic_uint_fast64_t misses;
+    atomic_uint_fast64_t hops_done;
+    atomic_uint_fast64_t dropped;
     atomic_uintptr_t cur_pub; /* current pipeline, published for stats/name readers */
 };
 

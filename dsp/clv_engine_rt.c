@@ -52,7 +52,7 @@ static void push_hop(ClvEngine *e, ClvPipeline *p)
     }
     if (!slot) {
         /* worker far behind: drop this hop; the separator restarts at the next one */
-        atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(p->dropped, 1, memory_order_relaxed);
         p->pending_flags |= CLV_HOP_DISCONT;
         p->hops_in++;
         return;
@@ -223,7 +223,7 @@ void clv_engine_get_stats(const ClvEngine *ec, ClvEngineStats *st)
     ClvPipeline *p = (ClvPipeline *)atomic_load_explicit(&e->cur_pub, memory_order_acquire);
     st->misses = atomic_load_explicit(&e->misses, memory_order_relaxed);
     st->latency = atomic_load_explicit(&e->latency, memory_order_relaxed);
-    st->hops_done = p ? atomic_load_explicit(&p->hops_done, memory_order_relaxed) : 0;
-    st->dropped = p ? atomic_load_explicit(&p->dropped, memory_order_relaxed) : 0;
+    st->hops_done = atomic_load_explicit(&e->hops_done, memory_order_relaxed);
+    st->dropped = atomic_load_explicit(&e->dropped, memory_order_relaxed);
     st->worker_load = p ? load_f(&p->load_bits) : 0.0f;
 }

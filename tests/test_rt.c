@@ -35,6 +35,7 @@ int main(void)
 {
     /* the trap itself works */
     void *volatile p;
+    fprintf(stderr, "trap self-test, one report expected:\n");
     clv_trap_enter();
     p = malloc(16);
     clv_trap_leave();
