@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: ISC
+"""Trains a separation mask network on MIR-1K (+ PJS voices) with remix augmentation.
+
+Resumable (--resume continues from runs/<name>/ckpt.pt), deterministic given --seed
+(batch k is drawn from a generator seeded by (seed, k), so a resumed run sees the
+same batches as an uninterrupted one), bounded by --steps and a --minutes safety cap.
+
+Example:
+  nice /usr/bin/python3 models/train/train_sep.py --name hg2_la3 --arch hourglass \
+      --lookahead 3 --steps 20000 --minutes 80 --threads 1
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sep_data  # noqa: E402
+import sep_models as M  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def parse():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--name', required=True)
+    p.add_argument('--arch', default='hourglass', choices=['hourglass', 'gru'])
+    p.add_argument('--stacks', type=int, default=2)
+    p.add_argument('--hidden', type=int, default=192)
+    p.add_argument('--d', type=int, nargs=3, default=[24, 48, 96])
+    p.add_argument('--lookahead', type=int, default=0)
+    p.add_argument('--seed', type=int, default=1)
+    p.add_argument('--steps', type=int, default=20000)
+    p.add_argument('--minutes', type=float, default=80.0)
+    p.add_argument('--batch', type=int, default=16)
+    p.add_argument('--frames', type=int, default=96, help='output frames per example')
+    p.add_argument('--lr', type=float, default=1e-3)
+    p.add_argument('--p-pjs', type=float, default=0.15)
+    p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--ckpt-minutes', type=float, default=4.0)
+    p.add_argument('--eval-minutes', type=float, default=10.0)
+    p.add_argument('--resume', action='store_true')
+    p.add_argument('--data', default=None, help='shared data dir (default ../shared/data)')
+    return p.parse_args()
+
+
+def build_model(a):
+    if a.arch == 'hourglass':
+        return M.StackedHourglass(stacks=a.stacks, d0=a.d[0], d1=a.d[1], d2=a.d[2], hidden=a.hidden,
+                                  lookahead=a.lookahead)
+    return M.GruBaseline(hidden=a.hidden)
+
+
+def mask_loss(masks, X, Vm, Am):
+    """L1 on masked magnitudes for voice and accompaniment (= mixture - voice), every stack."""
+    Xm = X.abs()
+    loss = 0.0
+    for m in masks:
+        loss = loss + (m * Xm - Vm).abs().mean() + ((1 - m) * Xm - Am).abs().mean()
+    return loss / len(masks)
+
+
+def quick_sdr(model, clips, window):
+    """Mean voice NSDR (plain SDR, not BSS Eval) on a few 0 dB devtest clips."""
+    vals = []
+    model.eval()
+    for name, mix, v, a in clips:
+        est = M.separate(model, torch.from_numpy(mix), window).numpy()
+        def sdr(ref, e):
+            return 10 * np.log10((ref ** 2).sum() / (((ref - e) ** 2).sum() + 1e-12) + 1e-12)
+        vals.append(sdr(v, est) - sdr(v, mix))
+    model.train()
+    return float(np.mean(vals))
+
+
+def save(path, obj):
+    tmp = path + '.tmp'
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def main():
+    a = parse()
+    torch.set_num_threads(a.threads)
+    run_dir = os.path.join(HERE, 'runs', a.name)
+    os.makedirs(run_dir, exist_ok=True)
+    ckpt_path = os.path.join(run_dir, 'ckpt.pt')
+    log = open(os.path.join(run_dir, 'log.txt'), 'a')
+
+    def say(msg):
+        line = f'[{time.strftime("%H:%M:%S")}] {msg}'
+        print(line, flush=True)
+        log.write(line + '\n')
+        log.flush()
+
+    torch.manual_seed(a.seed)
+    np.random.seed(a.seed)
+    train = sep_data.load_mir1k('train', a.data)
+    dev = sep_data.load_mir1k('devtest', a.data)
+    extra = sep_data.load_pjs_voices(a.data) if a.p_pjs > 0 else []
+    L = a.lookahead if a.arch == 'hourglass' else 0
+    in_frames = a.frames + 1 + L
+    seg = (in_frames - 1) * M.HOP + M.N_FFT
+    sampler = sep_data.RemixSampler(train, seg, extra, p_pjs=a.p_pjs)
+    dev_quick = sep_data.devtest_mixtures(dev[::6], '0db')
+    window = M.sqrt_hann()
+
+    model = build_model(a)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    step, elapsed = 0, 0.0
+    if a.resume and os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path)
+        model.load_state_dict(ck['model'])
+        opt.load_state_dict(ck['opt'])
+        step, elapsed = ck['step'], ck['elapsed']
+        say(f'resumed {ckpt_path} at step {step}, {elapsed / 60:.1f} min trained')
+    else:
+        # measured input normalisation from training mixtures
+        rng = np.random.default_rng([a.seed, 999999])
+        mix, _, _ = sampler.batch(64, rng)
+        X = M.stft(torch.from_numpy(mix), window)
+        model.set_norm(torch.log(X.abs() + 1e-5).reshape(-1, M.BINS))
+    say(f'{a.name}: {model.arch} {json.dumps(getattr(model, "cfg", {}))} params {M.count_params(model)} '
+        f'args {json.dumps(vars(a))}')
+
+    def checkpoint():
+        save(ckpt_path, dict(model=model.state_dict(), opt=opt.state_dict(), step=step, elapsed=elapsed,
+                             args=vars(a), arch=model.arch, cfg=model.cfg))
+
+    t0 = time.time()
+    base_elapsed = elapsed
+    last_ck = last_ev = t0
+    run_loss, n_loss = 0.0, 0
+    frames_done = 0
+    warm = 500
+    while step < a.steps:
+        elapsed = base_elapsed + time.time() - t0
+        if elapsed > a.minutes * 60:
+            say(f'time limit reached at step {step}')
+            break
+        lr = a.lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / a.steps))
+        for g in opt.param_groups:
+            g['lr'] = lr
+        rng = np.random.default_rng([a.seed, step])
+        torch.manual_seed(a.seed * 1000003 + step)
+        mix, voc, acc = sampler.batch(a.batch, rng)
+        X = M.stft(torch.from_numpy(mix), window)
+        Vm = M.stft(torch.from_numpy(voc), window).abs()[:, 1:1 + a.frames]
+        Am = M.stft(torch.from_numpy(acc), window).abs()[:, 1:1 + a.frames]
+        masks = model(X.abs())
+        loss = mask_loss(masks, X[:, 1:1 + a.frames], Vm, Am)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        step += 1
+        run_loss += loss.item()
+        n_loss += 1
+        frames_done += a.batch * a.frames
+        now = time.time()
+        if step % 100 == 0:
+            say(f'step {step} loss {run_loss / n_loss:.5f} lr {lr:.2e} '
+                f'{frames_done / (now - t0):.0f} frames/s elapsed {(base_elapsed + now - t0) / 60:.1f} min')
+            run_loss, n_loss = 0.0, 0
+        if now - last_ck > a.ckpt_minutes * 60:
+            elapsed = base_elapsed + now - t0
+            checkpoint()
+            last_ck = now
+        if now - last_ev > a.eval_minutes * 60:
+            say(f'step {step} quick devtest-subset voice NSDR (0 dB, plain SDR) {quick_sdr(model, dev_quick, window):.2f} dB')
+            last_ev = time.time()
+    elapsed = base_elapsed + time.time() - t0
+    checkpoint()
+    say(f'done: step {step}, {elapsed / 60:.1f} min; quick devtest-subset NSDR '
+        f'{quick_sdr(model, dev_quick, window):.2f} dB')
+
+
+if __name__ == '__main__':
+    main()
