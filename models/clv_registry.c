@@ -23,6 +23,16 @@
 static const ClvModelEntry entries[] = {
     {"centre", CLV_KIND_SEPARATOR, NULL,
      "training-free centre-channel mask (stereo coherence, vocal band), any rate"},
+    {"tagger", CLV_KIND_TAGGER, "tagger.clvm",
+     "rolling sound-event tagger: 10 urban classes + speech, singing, music"},
+};
+
+/* Separator architectures by the `arch` metadata of their model files. */
+static const struct {
+    const char *arch;
+    ClvSeparatorFactory create;
+} families[] = {
+    {NULL, NULL}, /* keeps the array non-empty while no family is compiled in */
 };
 
 static char model_dir[1024];
@@ -64,11 +74,22 @@ static int find_model_file(const char *file, char *out, size_t cap)
 static ClvStatus create_from_file(const char *path, int sample_rate, int channels,
                                   ClvOperatingPoint op, const ClvLog *log, ClvSeparator **out)
 {
-    (void)sample_rate;
-    (void)channels;
-    (void)op;
-    (void)out;
-    clv_log(log, CLV_LOG_ERROR, "%s: neural model files are not supported by this build", path);
+    ClvClvm *m;
+    ClvStatus st = clv_clvm_load(path, log, &m); /* logs what is wrong with the file */
+    if (st != CLV_OK) return st;
+    const char *arch = NULL;
+    if (clv_clvm_meta_string(m, "arch", &arch) != CLV_OK) {
+        clv_log(log, CLV_LOG_ERROR, "%s: no 'arch' metadata: not a cleave model file", path);
+        clv_clvm_free(m);
+        return CLV_ERR_FORMAT;
+    }
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+        if (families[i].arch && strcmp(families[i].arch, arch) == 0)
+            return families[i].create(m, sample_rate, channels, op, log, out);
+    }
+    clv_log(log, CLV_LOG_ERROR, "%s: architecture '%s' is not a separator this build knows", path,
+            arch);
+    clv_clvm_free(m);
     return CLV_ERR_UNSUPPORTED;
 }
 

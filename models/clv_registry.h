@@ -4,6 +4,7 @@
 #ifndef CLV_REGISTRY_H
 #define CLV_REGISTRY_H
 
+#include "clv_clvm.h"
 #include "clv_common.h"
 #include "clv_separator.h"
 
@@ -34,6 +35,13 @@ const char *clv_registry_default_separator(void);
 /* Sets the directory searched for shipped model files (default: compiled-in
  * install path, then CLV_MODEL_DIR from the environment). Thread: non-RT. */
 void clv_registry_set_model_dir(const char *dir);
+
+/* Builds a separator of one architecture from a loaded model file. Takes ownership
+ * of `model` (keeps it as long as it needs the weights, frees it on failure).
+ * Thread: non-RT. */
+typedef ClvStatus (*ClvSeparatorFactory)(ClvClvm *model, int sample_rate, int channels,
+                                         ClvOperatingPoint op, const ClvLog *log,
+                                         ClvSeparator **out);
 
 /* Creates a separator from a registry name or a path to a .clvm file, for the
  * given host rate and channel count. Errors are logged with the file and problem.
