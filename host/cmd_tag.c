@@ -5,7 +5,9 @@
  * The file is read a block at a time (bounded memory), mixed to mono and fed to a
  * ClvTagger, which runs a step every 0.5 s over the last 3 s. Each step prints
  * the time and the tags whose score reaches the on-threshold; the end prints a
- * clip-level summary: for every label the mean of its step scores, plus the
+ * clip-level summary: for every label the mean of its step scores, each step
+ * weighted by the share of its window that holds the file (the first steps of a
+ * file see mostly the silence before it), plus the
  * events (onset/offset from the hysteresis). With --json every line is one JSON
  * object: per step {"t": <seconds>, "tags": {"<label>": <score>, ...}} and as the
  * last line {"summary": {"<label>": <score>, ...}} with every label. */
@@ -26,7 +28,8 @@ typedef struct {
     int json;
     float on;
     long steps;
-    double sum[CLV_TAG_MAX_LABELS];
+    double weight;                  /* sum of the steps' window fill */
+    double sum[CLV_TAG_MAX_LABELS]; /* fill-weighted score sums */
     float max[CLV_TAG_MAX_LABELS];
     ClvTagEvent events[TAG_MAX_EVENTS];
     int n_events;
@@ -49,10 +52,13 @@ static void on_step(void *user, const ClvTagStep *s)
 {
     TagOut *o = user;
     const int n = s->n_labels;
+    /* a step whose window is mostly the silence before the file counts less */
+    const double w = s->fill > 0.02f ? s->fill : 0.02;
     for (int l = 0; l < n; l++) {
-        o->sum[l] += s->score[l];
+        o->sum[l] += w * s->score[l];
         if (s->score[l] > o->max[l]) o->max[l] = s->score[l];
     }
+    o->weight += w;
     o->steps++;
     if (o->json) {
         printf("{\"t\": %.3f, \"tags\": {", s->t);
@@ -95,7 +101,8 @@ static void tag_help(FILE *f)
             "dog_bark, drilling, engine_idling, gun_shot, jackhammer, siren, street_music)\n"
             "plus speech, singing and music. Every 0.5 s the last 3 s are scored; each step\n"
             "prints its time and the tags whose score reaches the threshold, then a summary\n"
-            "gives every label's clip score (mean over the steps) and the detected events.\n"
+            "gives every label's clip score (mean over the steps, weighted by how much of\n"
+            "each step's window held the file) and the detected events.\n"
             "\n"
             "  --json             one JSON object per line: {\"t\": SECONDS, \"tags\": {LABEL:\n"
             "                     SCORE, ...}} per step, and last {\"summary\": {LABEL: SCORE,\n"
@@ -205,7 +212,7 @@ int clv_cmd_tag(int argc, char **argv)
     }
     if (rc == CLV_EXIT_OK) {
         clv_tagger_finish(tg, on_step, on_event, o);
-        const long n = o->steps > 0 ? o->steps : 1;
+        const double n = o->weight > 0.0 ? o->weight : 1.0;
         if (json) {
             printf("{\"summary\": {");
             for (int l = 0; l < nl; l++) {
@@ -215,7 +222,8 @@ int clv_cmd_tag(int argc, char **argv)
             }
             printf("}}\n");
         } else {
-            printf("\nSummary of %s (%ld steps; clip score = mean of step scores, peak = max):\n",
+            printf("\nSummary of %s (%ld steps; clip score = mean of step scores weighted by "
+                   "how much of the window held the file, peak = max):\n",
                    input, o->steps);
             int order[CLV_TAG_MAX_LABELS];
             for (int l = 0; l < nl; l++) order[l] = l;

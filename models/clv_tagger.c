@@ -398,6 +398,7 @@ static void do_step(ClvTagger *t, ClvTagStepFn on_step, ClvTagEventFn on_event, 
     memset(&s, 0, sizeof s);
     s.t = (double)t->frames * clv_mel_hop(t->mel) / t->model_rate;
     s.n_labels = t->n_labels;
+    s.fill = t->frames >= t->window ? 1.0f : (float)t->frames / (float)t->window;
     run_net(t, s.score);
     const double step_s = clv_tagger_step_seconds(t), win_s = clv_tagger_window_seconds(t);
     for (int l = 0; l < t->n_labels; l++) {

@@ -32,6 +32,8 @@ typedef struct ClvTaggerImpl ClvTagger;
 /* One inference step. */
 typedef struct {
     double t;          /* seconds of input at the end of the analysed window */
+    float fill;        /* share of the window holding input (the rest is the
+                          silence before the stream), 0..1 */
     int n_labels;
     float score[CLV_TAG_MAX_LABELS];  /* sigmoid scores, 0..1 */
     unsigned char active[CLV_TAG_MAX_LABELS]; /* hysteresis state after this step */

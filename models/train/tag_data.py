@@ -158,9 +158,12 @@ def load_cache(log=print):
     return items
 
 
-def crop(item, T, rng, center=None):
-    """Random T-frame crop (floor-padded when the clip is shorter). Returns
-    (feat (T,64) float32, target with activity applied)."""
+def crop(item, T, rng, p_occlude=0.0):
+    """Random T-frame crop (floor-padded when the clip is shorter). With
+    probability p_occlude only a part of the window keeps the sound (at least 0.5 s
+    at one end, the rest is the floor), as the rolling window sees a sound that
+    starts or stops inside it. Returns (feat (T,64) float32, target; activity
+    labels judged on what stays visible)."""
     f = item.feat
     n = f.shape[0]
     out = np.full((T, tf.N_MELS), FLOOR, dtype=np.float32)
@@ -168,10 +171,22 @@ def crop(item, T, rng, center=None):
         o = int(rng.integers(0, T - n + 1))
         out[o:o + n] = f
         s, e = 0, n
+        vis0, vis1 = o, o + n  # window positions holding the clip
     else:
         s = int(rng.integers(0, n - T + 1))
         e = s + T
         out[:] = f[s:e]
+        vis0, vis1 = 0, T
+    if p_occlude > 0.0 and vis1 - vis0 > 40 and rng.random() < p_occlude:
+        keep = int(rng.integers(25, vis1 - vis0 - 10))
+        if rng.random() < 0.5:   # the sound starts inside the window: keep the end
+            out[vis0:vis1 - keep] = FLOOR
+            s += (vis1 - keep) - vis0
+            vis0 = vis1 - keep
+        else:                    # the sound stops inside the window: keep the start
+            out[vis0 + keep:vis1] = FLOOR
+            e -= vis1 - (vis0 + keep)
+            vis1 = vis0 + keep
     t = item.target.copy()
     if item.act is not None:
         frac = item.act[s:e].mean() if e > s else 0.0
@@ -179,9 +194,10 @@ def crop(item, T, rng, center=None):
         # only a trace of it is left unknown rather than called negative
         pos = [i for i in (SPEECH, SINGING) if t[i] == 1.0]
         for i in pos:
-            if frac * T >= 15:
+            act = frac * (e - s)
+            if act >= 15:
                 t[i] = 1.0
-            elif frac * T >= 3:
+            elif act >= 3:
                 t[i] = np.nan
             else:
                 t[i] = 0.0
@@ -199,8 +215,9 @@ def mix_targets(a, b):
 class Sampler:
     """Draws augmented training batches from a list of items."""
 
-    def __init__(self, items, T, seed, weights=None):
+    def __init__(self, items, T, seed, weights=None, p_occlude=0.0):
         self.T = T
+        self.p_occlude = p_occlude
         self.rng = np.random.default_rng(seed)
         self.groups = {}
         for it in items:
@@ -216,7 +233,7 @@ class Sampler:
         g = self.names[self.rng.choice(len(self.names), p=self.p)]
         lst = self.groups[g]
         it = lst[self.rng.integers(len(lst))]
-        x, t = crop(it, self.T, self.rng)
+        x, t = crop(it, self.T, self.rng, self.p_occlude)
         x += self.rng.uniform(-1.5, 1.5)  # gain +-6.5 dB
         return x, t
 

@@ -6,7 +6,9 @@
 
 us8k clips of the given folds plus the non-held-out speech/singing/music clips
 (tag_data.py) are sampled with mixing augmentation (two clips summed in the mel
-power domain, labels united), random gain, SpecAugment and mixup. Loss: binary
+power domain, labels united), random gain, partial occlusion (the sound fills
+only part of the window, as around onsets in the rolling window), SpecAugment
+and mixup. Loss: binary
 cross-entropy over 13 sigmoid outputs, unknown targets (NaN) masked out.
 Checkpoints every 250 steps to OUT/ckpt.pt; rerunning the same command resumes.
 Deterministic for a given seed (single thread).
@@ -48,6 +50,8 @@ def main():
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--p-mix', type=float, default=0.4)
     ap.add_argument('--p-mixup', type=float, default=0.3)
+    ap.add_argument('--p-occlude', type=float, default=0.3,
+                    help='share of crops where the sound fills only part of the window')
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -65,7 +69,7 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.steps,
                                                 pct_start=0.1)
-    sampler = td.Sampler(train, a.frames, a.seed)
+    sampler = td.Sampler(train, a.frames, a.seed, p_occlude=a.p_occlude)
     aug_rng = np.random.default_rng(a.seed + 1000)
     step = 0
     ck = os.path.join(a.out, 'ckpt.pt')
