@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: ISC */
+/* Setup of the hourglass separator: binding the model file, sizing the per-channel
+ * state, and the host-rate glue (resamplers, queues, measured latency).
+ *
+ * Latency. The vocal path is: down-converter (delay d_down model samples) ->
+ * STFT/iSTFT (n_fft - hop) -> lookahead (L hops) -> `extra16` zero samples fed to
+ * the up-converter at reset -> up-converter (d_up host samples) -> `prefill` zeros
+ * in the host queue. In host samples that is
+ *     prefill + (d_down + n_fft - hop + L * hop + extra16) * R / 16000 + d_up.
+ * The converters' delays are fractional, and a fractional misalignment between
+ * the vocals and the engine's delayed input would leak voice into the
+ * accompaniment (input - vocals), so extra16 (0..159) is chosen to bring the total
+ * within 1/300 sample of an integer, which is what is reported. The prefill is the
+ * largest shortfall of the host queue over a simulated run of the exact hop
+ * sequence, so the queue never runs dry. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clv_hourglass_impl.h"
+
+static ClvStatus meta_int(const ClvClvm *m, const char *key, int lo, int hi, const ClvLog *log,
+                          int *out)
+{
+    int64_t v;
+    ClvStatus st = clv_clvm_meta_int(m, key, &v); /* logs a missing key */
+    if (st != CLV_OK) return st;
+    if (v < lo || v > hi) {
+        clv_log(log, CLV_LOG_ERROR, "%s: metadata '%s' = %lld is outside %d..%d", clv_clvm_path(m),
+                key, (long long)v, lo, hi);
+        return CLV_ERR_FORMAT;
+    }
+    *out = (int)v;
+    return CLV_OK;
+}
+
+static ClvStatus bind_band(const ClvClvm *m, const char *prefix, int nb, int cin, int cout,
+                           HgBandLinear *l, long *params)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    ClvStatus st = CLV_CLVM_BIND(m, name, &l->w, nb, cout, cin);
+    if (st != CLV_OK) return st;
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    if ((st = CLV_CLVM_BIND(m, name, &l->b, nb, cout)) != CLV_OK) return st;
+    l->nb = nb;
+    l->cin = cin;
+    l->cout = cout;
+    *params += (long)nb * cout * (cin + 1);
+    return CLV_OK;
+}
+
+ClvStatus clv_hourglass_net_new(const ClvClvm *m, const ClvLog *log, ClvHourglassNet **out)
+{
+    *out = NULL;
+    const char *path = clv_clvm_path(m);
+    const char *arch = NULL;
+    if (clv_clvm_meta_string(m, "arch", &arch) != CLV_OK) return CLV_ERR_FORMAT;
+    if (strcmp(arch, CLV_HOURGLASS_ARCH) != 0) {
+        clv_log(log, CLV_LOG_ERROR, "%s: architecture '%s', expected '%s'", path, arch,
+                CLV_HOURGLASS_ARCH);
+        return CLV_ERR_FORMAT;
+    }
+    ClvHourglassNet *n = calloc(1, sizeof *n);
+    if (!n) return CLV_ERR_NOMEM;
+    ClvStatus st;
+    if ((st = meta_int(m, "sample_rate", 8000, 48000, log, &n->rate)) != CLV_OK ||
+        (st = meta_int(m, "n_fft", 16, 8192, log, &n->n_fft)) != CLV_OK ||
+        (st = meta_int(m, "hop", 1, 8192, log, &n->hop)) != CLV_OK ||
+        (st = meta_int(m, "stacks", 1, HG_MAX_STACKS, log, &n->stacks)) != CLV_OK ||
+        (st = meta_int(m, "d0", 1, 4096, log, &n->d0)) != CLV_OK ||
+        (st = meta_int(m, "d1", 1, 4096, log, &n->d1)) != CLV_OK ||
+        (st = meta_int(m, "d2", 1, 4096, log, &n->d2)) != CLV_OK ||
+        (st = meta_int(m, "hidden", 1, 4096, log, &n->hidden)) != CLV_OK ||
+        (st = meta_int(m, "lookahead", 0, 64, log, &n->lookahead)) != CLV_OK ||
+        (st = meta_int(m, "nb", 4, 1024, log, &n->nb)) != CLV_OK ||
+        (st = meta_int(m, "bw", 1, 1024, log, &n->bw)) != CLV_OK)
+        goto fail;
+    n->bins = n->n_fft / 2 + 1;
+    n->ctx = n->lookahead + 2;
+    if (n->hop > n->n_fft || n->n_fft % n->hop != 0 || n->nb % 4 != 0 ||
+        n->nb * n->bw != n->n_fft / 2) {
+        clv_log(log, CLV_LOG_ERROR,
+                "%s: inconsistent sizes (n_fft %d, hop %d, %d bands of %d bins; need nb divisible "
+                "by 4 and nb * bw = n_fft / 2)",
+                path, n->n_fft, n->hop, n->nb, n->bw);
+        st = CLV_ERR_FORMAT;
+        goto fail;
+    }
+    const int F = n->nb * n->bw, nb = n->nb;
+    if ((st = CLV_CLVM_BIND(m, "in_mean", &n->in_mean, F)) != CLV_OK) goto fail;
+    if ((st = CLV_CLVM_BIND(m, "in_scale", &n->in_scale, F)) != CLV_OK) goto fail;
+    n->params = 2L * F;
+    for (int k = 0; k < n->stacks; k++) {
+        HgStack *s = &n->st[k];
+        char p[96];
+        s->cin = k == 0 ? n->ctx * n->bw : 2 * n->bw + n->d0;
+#define BAND(field, NB, CI, CO)                                                    \
+    snprintf(p, sizeof p, "stacks.%d." #field, k);                                 \
+    if ((st = bind_band(m, p, NB, CI, CO, &s->field, &n->params)) != CLV_OK) goto fail;
+        BAND(enc0, nb, s->cin, n->d0)
+        BAND(down1, nb / 2, 2 * n->d0, n->d1)
+        BAND(down2, nb / 4, 2 * n->d1, n->d2)
+        BAND(up2, nb / 4, n->d2, 2 * n->d1)
+        BAND(up1, nb / 2, n->d1, 2 * n->d0)
+        BAND(head, nb, n->d0, n->bw)
+#undef BAND
+        const int flat = (nb / 4) * n->d2;
+        snprintf(p, sizeof p, "stacks.%d.bott_in", k);
+        if ((st = clv_nn_bind_linear(m, p, flat, n->hidden, &s->bott_in)) != CLV_OK) goto fail;
+        snprintf(p, sizeof p, "stacks.%d.bott_out", k);
+        if ((st = clv_nn_bind_linear(m, p, n->hidden, flat, &s->bott_out)) != CLV_OK) goto fail;
+        snprintf(p, sizeof p, "stacks.%d.gru", k);
+        if ((st = clv_nn_bind_rnn_cell(m, p, CLV_RNN_GRU, 0, 0, n->hidden, n->hidden, &s->gru)) !=
+            CLV_OK)
+            goto fail;
+        n->params += 2L * flat * n->hidden + flat + n->hidden;
+        n->params += 3L * n->hidden * (2 * n->hidden + 2);
+    }
+    *out = n;
+    return CLV_OK;
+fail:
+    free(n);
+    return st;
+}
+
+void clv_hourglass_net_free(ClvHourglassNet *n) { free(n); }
+int clv_hourglass_net_lookahead(const ClvHourglassNet *n) { return n->lookahead; }
+int clv_hourglass_net_n_fft(const ClvHourglassNet *n) { return n->n_fft; }
+int clv_hourglass_net_hop(const ClvHourglassNet *n) { return n->hop; }
+int clv_hourglass_net_rate(const ClvHourglassNet *n) { return n->rate; }
+long clv_hourglass_net_params(const ClvHourglassNet *n) { return n->params; }
+
+static int imax(int a, int b) { return a > b ? a : b; }
+
+static ClvStatus state_layout(ClvHourglassState *s, ClvArena *a)
+{
+    const ClvHourglassNet *n = s->net;
+    const int F = n->nb * n->bw;
+    int cin = 0;
+    for (int k = 0; k < n->stacks; k++) {
+        cin = imax(cin, n->st[k].cin);
+        ClvStatus st = clv_rnn_stream_init(&s->gru[k], CLV_RNN_GRU, 1, &n->st[k].gru, a);
+        if (st != CLV_OK && a->base) return st;
+    }
+    const int wide = imax(imax(n->nb * n->d0, (n->nb / 2) * n->d1), (n->nb / 4) * n->d2);
+    s->ring = clv_arena_floats(a, (size_t)n->ctx * F);
+    s->specs = clv_arena_floats(a, (size_t)(n->lookahead + 1) * 2 * n->bins);
+    s->x0 = clv_arena_floats(a, (size_t)n->nb * cin);
+    s->e0 = clv_arena_floats(a, (size_t)n->nb * n->d0);
+    s->e1 = clv_arena_floats(a, (size_t)(n->nb / 2) * n->d1);
+    s->e2 = clv_arena_floats(a, (size_t)(n->nb / 4) * n->d2);
+    s->z = clv_arena_floats(a, (size_t)n->hidden);
+    s->t = clv_arena_floats(a, (size_t)wide);
+    s->u0 = clv_arena_floats(a, (size_t)wide);
+    s->mask = clv_arena_floats(a, (size_t)n->bins);
+    return clv_arena_overflowed(a) ? CLV_ERR_NOMEM : CLV_OK;
+}
+
+ClvStatus clv_hourglass_state_new(const ClvHourglassNet *n, ClvHourglassState **out)
+{
+    *out = NULL;
+    ClvHourglassState *s = calloc(1, sizeof *s);
+    if (!s) return CLV_ERR_NOMEM;
+    s->net = n;
+    ClvArena sizing;
+    clv_arena_init_sizing(&sizing);
+    state_layout(s, &sizing);
+    ClvStatus st = clv_arena_new(&s->arena, clv_arena_used(&sizing));
+    if (st == CLV_OK) st = state_layout(s, &s->arena);
+    if (st != CLV_OK) {
+        clv_arena_free(&s->arena);
+        free(s);
+        return st;
+    }
+    clv_hourglass_state_reset(s);
+    *out = s;
+    return CLV_OK;
+}
+
+void clv_hourglass_state_free(ClvHourglassState *s)
+{
+    if (!s) return;
+    clv_arena_free(&s->arena);
+    free(s);
+}
+
+void clv_hourglass_state_set_identity(ClvHourglassState *s, int on) { s->identity = on != 0; }
+
+/* ------------------------------------------------------------ separator --- */
+
+static void hg_free(ClvSeparator *sep)
+{
+    Hourglass *h = (Hourglass *)sep;
+    if (!h) return;
+    for (int c = 0; c < 2; c++) {
+        clv_hourglass_state_free(h->st[c]);
+        clv_stft_free(h->stft[c]);
+    }
+    clv_resample_free(h->down);
+    clv_resample_free(h->up);
+    clv_hourglass_net_free(h->net);
+    clv_clvm_free(h->model);
+    free(h->inter);
+    free(h->fifo16);
+    free(h->v16);
+    free(h->outq);
+    free(h->frame_in);
+    free(h->frame_out);
+    free(h->spec);
+    free(h->vspec);
+    free(h->zeros);
+    free(h);
+}
+
+static const ClvSeparatorOps hg_ops = {clv_hourglass_sep_process, clv_hourglass_sep_reset, hg_free};
+
+void clv_hourglass_set_identity(ClvSeparator *sep, int on)
+{
+    Hourglass *h = (Hourglass *)sep;
+    for (int c = 0; c < sep->channels; c++) clv_hourglass_state_set_identity(h->st[c], on);
+}
+
+long clv_hourglass_underruns(const ClvSeparator *sep) { return ((const Hourglass *)sep)->underruns; }
+
+static float *fzalloc(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
+
+/* Runs the exact hop sequence on silence with no prefill and returns the largest
+ * shortfall of the host queue over all hops: the prefill that keeps it from
+ * running dry. The converters are deterministic, so the pattern repeats. */
+static int measure_prefill(Hourglass *h)
+{
+    const int H = h->base.hop;
+    h->prefill = 0;
+    clv_hourglass_sep_reset(&h->base);
+    const float *in[2] = {h->zeros, h->zeros};
+    float *vo[2] = {h->frame_out, h->frame_out};
+    long worst = 0;
+    const int calls = 4 * (h->base.sample_rate / H) + 64; /* a few seconds */
+    for (int i = 0; i < calls; i++) {
+        clv_hourglass_sep_process(&h->base, in, vo);
+        long short_by = (long)H * (i + 1) - h->produced;
+        if (short_by > worst) worst = short_by;
+    }
+    h->underruns = 0;
+    return (int)worst;
+}
+
+ClvStatus clv_hourglass_create(ClvClvm *model, int sample_rate, int channels, ClvOperatingPoint op,
+                               const ClvLog *log, ClvSeparator **out)
+{
+    *out = NULL;
+    const char *path = clv_clvm_path(model);
+    if (channels < 1 || channels > 2 || sample_rate < 8000 || sample_rate > 192000) {
+        clv_log(log, CLV_LOG_ERROR, "%s: %d channels at %d Hz not supported", path, channels,
+                sample_rate);
+        clv_clvm_free(model);
+        return CLV_ERR_UNSUPPORTED;
+    }
+    Hourglass *h = calloc(1, sizeof *h);
+    if (!h) {
+        clv_clvm_free(model);
+        return CLV_ERR_NOMEM;
+    }
+    h->model = model;
+    h->base.ops = &hg_ops;
+    h->base.channels = channels;
+    h->base.sample_rate = sample_rate;
+    ClvStatus st = clv_hourglass_net_new(model, log, &h->net);
+    if (st != CLV_OK) goto fail;
+    const ClvHourglassNet *n = h->net;
+    const int C = channels, M = n->hop, mrate = n->rate;
+    const double r = (double)sample_rate / mrate;
+    h->mhop = M;
+    h->base.hop = (int)lround(M * r);
+    if (h->base.hop < 1) h->base.hop = 1;
+    const int H = h->base.hop;
+    for (int c = 0; c < C; c++) {
+        if ((st = clv_stft_new(n->n_fft, M, &h->stft[c])) != CLV_OK) goto fail;
+        if ((st = clv_hourglass_state_new(n, &h->st[c])) != CLV_OK) goto fail;
+    }
+    double d_down = 0.0, d_up = 0.0;
+    if (sample_rate != mrate) {
+        if ((st = clv_resample_new(sample_rate, mrate, C, &h->down)) != CLV_OK ||
+            (st = clv_resample_new(mrate, sample_rate, C, &h->up)) != CLV_OK) {
+            clv_log(log, CLV_LOG_ERROR, "%s: cannot convert %d Hz <-> %d Hz", path, sample_rate,
+                    mrate);
+            goto fail;
+        }
+        d_down = clv_resample_delay(h->down);
+        d_up = clv_resample_delay(h->up);
+    }
+    h->cap16 = M + (int)ceil(H / r) + 256;
+    h->max_frames = h->cap16 / M + 1;
+    h->capout = (int)ceil((h->max_frames * M + 160) * r) + 4 * H + 4096;
+    const int frame_buf = imax(imax(M, H), 160);
+    h->inter = fzalloc((size_t)H * C);
+    h->fifo16 = fzalloc((size_t)h->cap16 * C);
+    h->v16 = fzalloc((size_t)h->max_frames * M * C);
+    h->outq = fzalloc((size_t)h->capout * C);
+    h->frame_in = fzalloc((size_t)frame_buf);
+    h->frame_out = fzalloc((size_t)frame_buf);
+    h->spec = fzalloc(2 * (size_t)n->bins);
+    h->vspec = fzalloc(2 * (size_t)n->bins);
+    h->zeros = fzalloc((size_t)frame_buf * C);
+    if (!h->inter || !h->fifo16 || !h->v16 || !h->outq || !h->frame_in || !h->frame_out ||
+        !h->spec || !h->vspec || !h->zeros) {
+        st = CLV_ERR_NOMEM;
+        goto fail;
+    }
+    if (h->down) {
+        if ((st = clv_resample_prime(h->down, (size_t)H)) != CLV_OK ||
+            (st = clv_resample_prime(h->up, (size_t)h->max_frames * M)) != CLV_OK)
+            goto fail;
+    }
+    /* integer alignment of the whole vocal path (see the top of this file) */
+    const double base16 = d_down + (n->n_fft - M) + (double)n->lookahead * M;
+    double best_err = 1.0;
+    h->extra16 = 0;
+    if (h->up) {
+        for (int k = 0; k < 160; k++) {
+            double d = (base16 + k) * r + d_up;
+            double e = fabs(d - floor(d + 0.5));
+            if (e < best_err - 1e-9) {
+                best_err = e;
+                h->extra16 = k;
+            }
+        }
+    }
+    const double chain = (base16 + h->extra16) * r + d_up;
+    h->prefill = measure_prefill(h);
+    if (h->prefill + h->extra16 * r + 2 * H > h->capout) {
+        st = CLV_ERR_INVALID; /* cannot happen with the sizes above; keeps the queue bounded */
+        goto fail;
+    }
+    h->base.latency = h->prefill + (int)floor(chain + 0.5);
+    snprintf(h->base.name, sizeof h->base.name, "%s", "hourglass");
+    const double ms = 1000.0 * h->base.latency / sample_rate;
+    if (op == CLV_OP_LOW_LATENCY && ms > 25.0) {
+        clv_log(log, CLV_LOG_ERROR,
+                "%s: this model's latency is %.1f ms (STFT %d/%d at %d Hz, %d frames of "
+                "lookahead); the low-latency point needs 25 ms or less: use --op quality",
+                path, ms, n->n_fft, M, mrate, n->lookahead);
+        st = CLV_ERR_UNSUPPORTED;
+        goto fail;
+    }
+    clv_log(log, CLV_LOG_INFO, "%s: hourglass separator, %ld parameters, latency %d frames (%.1f ms) "
+            "at %d Hz", path, n->params, h->base.latency, ms, sample_rate);
+    clv_hourglass_sep_reset(&h->base);
+    st = CLV_OK;
+    *out = &h->base;
+    return st;
+fail:
+    hg_free(&h->base);
+    return st;
+}
