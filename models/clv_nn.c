@@ -33,6 +33,13 @@
 #include <cblas.h>
 #endif
 
+/* Explicit per-ISA kernels picked at load time (GCC and Clang on x86-64). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(CLV_NO_CLONES)
+#define CLV_X86_DISPATCH 1
+#else
+#define CLV_X86_DISPATCH 0
+#endif
+
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(CLV_NO_CLONES)
 #define CLV_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
@@ -63,10 +70,82 @@ static inline float hsum8(v8f v)
     return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
 
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+/* Elementwise select: m ? a : b for a comparison mask m (all ones / zeros). */
+static inline v8f sel8(v8i m, v8f a, v8f b)
+{
+    return (v8f)(((v8i)a & m) | ((v8i)b & ~m));
+}
+
+/* exp(x) for 8 floats, branch-free so it vectorises: x = n ln2 + r with n from
+ * the 1.5 * 2^23 rounding trick (no float-to-int conversion, so NaN stays NaN),
+ * r in [-ln2/2, ln2/2], and Cephes' degree-6 polynomial for exp(r) (relative
+ * error about 1e-7). Inputs are clamped to [-87.3, 88], where 2^n stays a
+ * normal float: exp of very negative x gives ~1e-38 instead of a denormal,
+ * which is zero for every use here. */
+static inline v8f exp8(v8f x)
+{
+    const v8f hi = splat8(88.0f), lo = splat8(-87.3f);
+    x = sel8(x > hi, hi, x);
+    x = sel8(x < lo, lo, x);
+    const v8f magic = splat8(12582912.0f); /* 1.5 * 2^23 */
+    v8f t = x * splat8(1.44269504088896341f) + magic;
+    v8f n = t - magic;
+    v8f r = x - n * splat8(0.693359375f);
+    r = r - n * splat8(-2.12194440e-4f);
+    v8f p = splat8(1.9875691500e-4f);
+    p = p * r + splat8(1.3981999507e-3f);
+    p = p * r + splat8(8.3333451907e-3f);
+    p = p * r + splat8(4.1665795894e-2f);
+    p = p * r + splat8(1.6666665459e-1f);
+    p = p * r + splat8(5.0000001201e-1f);
+    p = p * (r * r) + r + splat8(1.0f);
+    v8i ni = (v8i)t - (v8i)magic;
+    v8f scale = (v8f)((ni + 127) << 23);
+    return p * scale;
+}
+
+static inline v8f sigmoid8(v8f x)
+{
+    return splat8(1.0f) / (splat8(1.0f) + exp8(-x));
+}
+
+/* tanh: Cephes' odd polynomial for |x| < 0.625, else 1 - 2 / (exp(2|x|) + 1)
+ * with the sign restored; relative error about 2e-7. */
+static inline v8f tanh8(v8f x)
+{
+    const v8i sign = (v8i)x & (v8i)splat8(-0.0f);
+    v8f ax = (v8f)((v8i)x & ~(v8i)splat8(-0.0f));
+    v8f big = splat8(1.0f) - splat8(2.0f) / (exp8(ax + ax) + splat8(1.0f));
+    big = (v8f)((v8i)big | sign);
+    v8f z = x * x;
+    v8f p = splat8(-5.70498872745e-3f);
+    p = p * z + splat8(2.06390887954e-2f);
+    p = p * z + splat8(-5.37397155531e-2f);
+    p = p * z + splat8(1.33314422036e-1f);
+    p = p * z + splat8(-3.33332819422e-1f);
+    v8f small = p * z * x + x;
+    return sel8(ax < splat8(0.625f), small, big);
+}
+
+/* Applies f to n floats in place, 8 at a time; the tail goes through a padded
+ * block so every element sees the same arithmetic. */
+#define MAP8(fn, x, n)                                                                 \
+    do {                                                                               \
+        size_t i_ = 0;                                                                 \
+        for (; i_ + 8 <= (n); i_ += 8) st8((x) + i_, fn(ld8((x) + i_)));              \
+        if (i_ < (n)) {                                                                \
+            float t_[8] = {0};                                                         \
+            memcpy(t_, (x) + i_, ((n) - i_) * sizeof(float));                          \
+            st8(t_, fn(ld8(t_)));                                                      \
+            memcpy((x) + i_, t_, ((n) - i_) * sizeof(float));                          \
+        }                                                                              \
+    } while (0)
+
 /* ---------------------------------------------------------------- runtime --- */
 
 #ifdef CLV_HAVE_BLAS
-static int use_blas = 1;
 /* Kernels run on one worker thread each; OpenBLAS's own thread pool would compete
  * with them (and with the audio thread) for cores. */
 __attribute__((constructor)) static void clv_nn_blas_single_thread(void)
@@ -75,6 +154,9 @@ __attribute__((constructor)) static void clv_nn_blas_single_thread(void)
 }
 #endif
 
+/* 0 never, 1 auto (BLAS only where it beats the built-in GEMM), 2 always. */
+static int blas_mode = 1;
+
 void clv_nn_flush_denormals(void)
 {
 #if defined(__x86_64__) || defined(__SSE__)
@@ -82,56 +164,120 @@ void clv_nn_flush_denormals(void)
 #endif
 }
 
-const char *clv_nn_backend(void)
-{
-#ifdef CLV_HAVE_BLAS
-    return use_blas ? "openblas" : "builtin";
-#else
-    return "builtin";
-#endif
-}
-
-void clv_nn_use_blas(int on)
-{
-#ifdef CLV_HAVE_BLAS
-    use_blas = on != 0;
-#else
-    (void)on;
-#endif
-}
-
 /* ------------------------------------------------------------------- GEMM --- */
 
 /* y[M] = A[M,K] x[K] (+ beta y), A row stride lda. Four rows at a time share the
- * x loads; two accumulators per row hide FMA latency. */
-CLV_CLONES
-static void matvec_n(int M, int K, const float *A, int lda, const float *x, float beta,
-                     float *y, int incy, float alpha)
+ * x loads; two accumulators per row hide FMA latency. Compiled for the baseline
+ * and AVX2+FMA (v8f), and with 16-float vectors for AVX-512. */
+#define MATVEC_N_BODY \
+{                                                                                              \
+    int i = 0;                                                                                 \
+    for (; i + 4 <= M; i += 4) {                                                               \
+        const float *a0 = A + (size_t)i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda; \
+        v8f s0 = splat8(0), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;     \
+        int k = 0;                                                                             \
+        for (; k + 16 <= K; k += 16) {                                                         \
+            v8f xa = ld8(x + k), xb = ld8(x + k + 8);                                          \
+            s0 += ld8(a0 + k) * xa;                                                            \
+            s1 += ld8(a1 + k) * xa;                                                            \
+            s2 += ld8(a2 + k) * xa;                                                            \
+            s3 += ld8(a3 + k) * xa;                                                            \
+            t0 += ld8(a0 + k + 8) * xb;                                                        \
+            t1 += ld8(a1 + k + 8) * xb;                                                        \
+            t2 += ld8(a2 + k + 8) * xb;                                                        \
+            t3 += ld8(a3 + k + 8) * xb;                                                        \
+        }                                                                                      \
+        for (; k + 8 <= K; k += 8) {                                                           \
+            v8f xa = ld8(x + k);                                                               \
+            s0 += ld8(a0 + k) * xa;                                                            \
+            s1 += ld8(a1 + k) * xa;                                                            \
+            s2 += ld8(a2 + k) * xa;                                                            \
+            s3 += ld8(a3 + k) * xa;                                                            \
+        }                                                                                      \
+        float r0 = hsum8(s0 + t0), r1 = hsum8(s1 + t1), r2 = hsum8(s2 + t2), r3 = hsum8(s3 + t3);\
+        for (; k < K; k++) {                                                                   \
+            r0 += a0[k] * x[k];                                                                \
+            r1 += a1[k] * x[k];                                                                \
+            r2 += a2[k] * x[k];                                                                \
+            r3 += a3[k] * x[k];                                                                \
+        }                                                                                      \
+        float *yy = y + (size_t)i * incy;                                                      \
+        if (beta == 0.0f) {                                                                    \
+            yy[0] = alpha * r0;                                                                \
+            yy[incy] = alpha * r1;                                                             \
+            yy[2 * incy] = alpha * r2;                                                         \
+            yy[3 * incy] = alpha * r3;                                                         \
+        } else {                                                                               \
+            yy[0] = alpha * r0 + beta * yy[0];                                                 \
+            yy[incy] = alpha * r1 + beta * yy[incy];                                           \
+            yy[2 * incy] = alpha * r2 + beta * yy[2 * incy];                                   \
+            yy[3 * incy] = alpha * r3 + beta * yy[3 * incy];                                   \
+        }                                                                                      \
+    }                                                                                          \
+    for (; i < M; i++) {                                                                       \
+        const float *a0 = A + (size_t)i * lda;                                                 \
+        v8f s0 = splat8(0);                                                                    \
+        int k = 0;                                                                             \
+        for (; k + 8 <= K; k += 8) s0 += ld8(a0 + k) * ld8(x + k);                             \
+        float r0 = hsum8(s0);                                                                  \
+        for (; k < K; k++) r0 += a0[k] * x[k];                                                 \
+        float *yy = y + (size_t)i * incy;                                                      \
+        *yy = beta == 0.0f ? alpha * r0 : alpha * r0 + beta * *yy;                             \
+    }                                                                                          \
+}                                                                                              
+
+static void matvec_n_base(int M, int K, const float *A, int lda, const float *x, float beta,
+                          float *y, int incy, float alpha)
+MATVEC_N_BODY
+
+#if CLV_X86_DISPATCH
+__attribute__((target("avx2,fma")))
+static void matvec_n_avx2(int M, int K, const float *A, int lda, const float *x, float beta,
+                          float *y, int incy, float alpha)
+MATVEC_N_BODY
+
+typedef float v16f __attribute__((vector_size(64)));
+#define LD16(p) __extension__({ v16f v_; memcpy(&v_, (p), sizeof v_); v_; })
+#define ST16(p, v) do { v16f v_ = (v); memcpy((p), &v_, sizeof v_); } while (0)
+#define SPLAT16(x) ((v16f){0} + (x))
+
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+static float hsum16(v16f v)
+{
+    v8f lo, hi;
+    memcpy(&lo, &v, sizeof lo);
+    memcpy(&hi, (const char *)&v + sizeof lo, sizeof hi);
+    return hsum8(lo + hi);
+}
+
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+static void matvec_n_avx512(int M, int K, const float *A, int lda, const float *x, float beta,
+                            float *y, int incy, float alpha)
 {
     int i = 0;
     for (; i + 4 <= M; i += 4) {
         const float *a0 = A + (size_t)i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
-        v8f s0 = splat8(0), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+        v16f s0 = {0}, s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
         int k = 0;
+        for (; k + 32 <= K; k += 32) {
+            v16f xa = LD16(x + k), xb = LD16(x + k + 16);
+            s0 += LD16(a0 + k) * xa;
+            s1 += LD16(a1 + k) * xa;
+            s2 += LD16(a2 + k) * xa;
+            s3 += LD16(a3 + k) * xa;
+            t0 += LD16(a0 + k + 16) * xb;
+            t1 += LD16(a1 + k + 16) * xb;
+            t2 += LD16(a2 + k + 16) * xb;
+            t3 += LD16(a3 + k + 16) * xb;
+        }
         for (; k + 16 <= K; k += 16) {
-            v8f xa = ld8(x + k), xb = ld8(x + k + 8);
-            s0 += ld8(a0 + k) * xa;
-            s1 += ld8(a1 + k) * xa;
-            s2 += ld8(a2 + k) * xa;
-            s3 += ld8(a3 + k) * xa;
-            t0 += ld8(a0 + k + 8) * xb;
-            t1 += ld8(a1 + k + 8) * xb;
-            t2 += ld8(a2 + k + 8) * xb;
-            t3 += ld8(a3 + k + 8) * xb;
+            v16f xa = LD16(x + k);
+            s0 += LD16(a0 + k) * xa;
+            s1 += LD16(a1 + k) * xa;
+            s2 += LD16(a2 + k) * xa;
+            s3 += LD16(a3 + k) * xa;
         }
-        for (; k + 8 <= K; k += 8) {
-            v8f xa = ld8(x + k);
-            s0 += ld8(a0 + k) * xa;
-            s1 += ld8(a1 + k) * xa;
-            s2 += ld8(a2 + k) * xa;
-            s3 += ld8(a3 + k) * xa;
-        }
-        float r0 = hsum8(s0 + t0), r1 = hsum8(s1 + t1), r2 = hsum8(s2 + t2), r3 = hsum8(s3 + t3);
+        float r0 = hsum16(s0 + t0), r1 = hsum16(s1 + t1), r2 = hsum16(s2 + t2), r3 = hsum16(s3 + t3);
         for (; k < K; k++) {
             r0 += a0[k] * x[k];
             r1 += a1[k] * x[k];
@@ -151,17 +297,13 @@ static void matvec_n(int M, int K, const float *A, int lda, const float *x, floa
             yy[3 * incy] = alpha * r3 + beta * yy[3 * incy];
         }
     }
-    for (; i < M; i++) {
-        const float *a0 = A + (size_t)i * lda;
-        v8f s0 = splat8(0);
-        int k = 0;
-        for (; k + 8 <= K; k += 8) s0 += ld8(a0 + k) * ld8(x + k);
-        float r0 = hsum8(s0);
-        for (; k < K; k++) r0 += a0[k] * x[k];
-        float *yy = y + (size_t)i * incy;
-        *yy = beta == 0.0f ? alpha * r0 : alpha * r0 + beta * *yy;
-    }
+    if (i < M) matvec_n_avx2(M - i, K, A + (size_t)i * lda, lda, x, beta, y + (size_t)i * incy, incy, alpha);
 }
+#endif
+
+/* Dispatches to the kernel in use (defined after the kernel table). */
+static void matvec_n(int M, int K, const float *A, int lda, const float *x, float beta, float *y,
+                     int incy, float alpha);
 
 /* y[M] = A^T x for A[K,M] (row stride lda): a sum of scaled rows (axpy form),
  * which vectorises along M without a reduction. y must be contiguous (incy 1). */
@@ -190,84 +332,241 @@ static void matvec_t(int M, int K, const float *A, int lda, const float *x, floa
     }
 }
 
-#define GEMM_MR 6
-#define GEMM_NR 16
+/* Built-in GEMM. B is packed into NR-column panels of KC rows (on the stack);
+ * A is read in place, MR rows at a time, broadcasting one element per row and
+ * step. Three tile kernels: AVX-512 (8 x 32, 16 zmm accumulators), AVX2+FMA
+ * (6 x 16, 12 ymm accumulators) and a baseline one (6 x 16 on SSE); the best one
+ * the CPU supports is picked once at load time. */
 #define GEMM_KC 256
+#define GEMM_MR_MAX 8
+#define GEMM_NR_MAX 32
 
-/* Packs op(B)[k0:k0+kc, j0:j0+nr] into bp[kc][16], zero-padding columns >= nr. */
-static void pack_b(int trans_b, const float *B, int ldb, int k0, int kc, int j0, int nr, float *bp)
+typedef void (*GemmTileFn)(int trans_a, const float *A, int lda, int i0, int mr, int k0, int kc,
+                           const float *bp, float *acc);
+
+/* Packs op(B)[k0:k0+kc, j0:j0+nr] into bp[kc][NR], zero-padding columns >= nr. */
+static void pack_b(int trans_b, const float *B, int ldb, int k0, int kc, int j0, int nr, int NR,
+                   float *bp)
 {
     if (!trans_b) {
         for (int k = 0; k < kc; k++) {
             const float *src = B + (size_t)(k0 + k) * ldb + j0;
-            float *dst = bp + (size_t)k * GEMM_NR;
+            float *dst = bp + (size_t)k * NR;
             int j = 0;
             for (; j < nr; j++) dst[j] = src[j];
-            for (; j < GEMM_NR; j++) dst[j] = 0.0f;
+            for (; j < NR; j++) dst[j] = 0.0f;
         }
     } else {
         /* op(B)[k, j] = B[j, k] */
-        for (int j = 0; j < GEMM_NR; j++) {
+        for (int j = 0; j < NR; j++) {
             if (j < nr) {
                 const float *src = B + (size_t)(j0 + j) * ldb + k0;
-                for (int k = 0; k < kc; k++) bp[(size_t)k * GEMM_NR + j] = src[k];
+                for (int k = 0; k < kc; k++) bp[(size_t)k * NR + j] = src[k];
             } else {
-                for (int k = 0; k < kc; k++) bp[(size_t)k * GEMM_NR + j] = 0.0f;
+                for (int k = 0; k < kc; k++) bp[(size_t)k * NR + j] = 0.0f;
             }
         }
     }
 }
 
-/* acc[mr][16] = sum_k op(A)[i0 + r, k0 + k] * bp[k][:], for mr <= 6 rows. */
-CLV_CLONES
-static void gemm_tile(int trans_a, const float *A, int lda, int i0, int mr, int k0, int kc,
-                      const float *bp, float acc[GEMM_MR][GEMM_NR])
+/* Row r of op(A) at column k (rows >= mr read as 0 by the callers' guards). */
+#define A_AT(r, k) (trans_a ? A[(size_t)(k0 + (k)) * lda + i0 + (r)] : A[(size_t)(i0 + (r)) * lda + k0 + (k)])
+
+/* acc[mr][16] += op(A)[i0 : i0 + mr, k0 : k0 + kc] * bp[kc][16], mr <= 6. The body
+ * is compiled for AVX2+FMA and for the baseline (v8f lowers to SSE pairs). */
+#define TILE_6x16_BODY                                                                   \
+    v8f c00 = splat8(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;        \
+    v8f c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;              \
+    if (!trans_a && mr == 6) {                                                           \
+        const float *a0 = A + (size_t)i0 * lda + k0, *a1 = a0 + lda, *a2 = a1 + lda;    \
+        const float *a3 = a2 + lda, *a4 = a3 + lda, *a5 = a4 + lda;                     \
+        for (int k = 0; k < kc; k++) {                                                   \
+            v8f b0 = ld8(bp + (size_t)k * 16), b1 = ld8(bp + (size_t)k * 16 + 8), a;    \
+            a = splat8(a0[k]); c00 += a * b0; c01 += a * b1;                             \
+            a = splat8(a1[k]); c10 += a * b0; c11 += a * b1;                             \
+            a = splat8(a2[k]); c20 += a * b0; c21 += a * b1;                             \
+            a = splat8(a3[k]); c30 += a * b0; c31 += a * b1;                             \
+            a = splat8(a4[k]); c40 += a * b0; c41 += a * b1;                             \
+            a = splat8(a5[k]); c50 += a * b0; c51 += a * b1;                             \
+        }                                                                                \
+    } else {                                                                             \
+        for (int k = 0; k < kc; k++) {                                                   \
+            float av[6] = {0};                                                           \
+            for (int r = 0; r < mr; r++) av[r] = A_AT(r, k);                             \
+            v8f b0 = ld8(bp + (size_t)k * 16), b1 = ld8(bp + (size_t)k * 16 + 8), a;    \
+            a = splat8(av[0]); c00 += a * b0; c01 += a * b1;                             \
+            a = splat8(av[1]); c10 += a * b0; c11 += a * b1;                             \
+            a = splat8(av[2]); c20 += a * b0; c21 += a * b1;                             \
+            a = splat8(av[3]); c30 += a * b0; c31 += a * b1;                             \
+            a = splat8(av[4]); c40 += a * b0; c41 += a * b1;                             \
+            a = splat8(av[5]); c50 += a * b0; c51 += a * b1;                             \
+        }                                                                                \
+    }                                                                                    \
+    st8(acc + 0, c00); st8(acc + 8, c01); st8(acc + 16, c10); st8(acc + 24, c11);       \
+    st8(acc + 32, c20); st8(acc + 40, c21); st8(acc + 48, c30); st8(acc + 56, c31);     \
+    st8(acc + 64, c40); st8(acc + 72, c41); st8(acc + 80, c50); st8(acc + 88, c51);
+
+static void gemm_tile_6x16(int trans_a, const float *A, int lda, int i0, int mr, int k0, int kc,
+                           const float *bp, float *acc)
 {
-    v8f c00 = splat8(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    v8f c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    if (!trans_a && mr == GEMM_MR) {
-        const float *a0 = A + (size_t)i0 * lda + k0, *a1 = a0 + lda, *a2 = a1 + lda;
-        const float *a3 = a2 + lda, *a4 = a3 + lda, *a5 = a4 + lda;
+    TILE_6x16_BODY
+}
+
+#if CLV_X86_DISPATCH
+__attribute__((target("avx2,fma")))
+static void gemm_tile_6x16_avx2(int trans_a, const float *A, int lda, int i0, int mr, int k0,
+                                int kc, const float *bp, float *acc)
+{
+    TILE_6x16_BODY
+}
+
+/* acc[mr][32] += ..., mr <= 8: 16 zmm accumulators, two B vectors per step. */
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+static void gemm_tile_8x32_avx512(int trans_a, const float *A, int lda, int i0, int mr, int k0,
+                                  int kc, const float *bp, float *acc)
+{
+    v16f c00 = {0}, c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    v16f c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+#define ROW8(av0, av1, av2, av3, av4, av5, av6, av7)                                      \
+    do {                                                                                  \
+        v16f b0 = LD16(bp + (size_t)k * 32), b1 = LD16(bp + (size_t)k * 32 + 16), a;     \
+        a = SPLAT16(av0); c00 += a * b0; c01 += a * b1;                                   \
+        a = SPLAT16(av1); c10 += a * b0; c11 += a * b1;                                   \
+        a = SPLAT16(av2); c20 += a * b0; c21 += a * b1;                                   \
+        a = SPLAT16(av3); c30 += a * b0; c31 += a * b1;                                   \
+        a = SPLAT16(av4); c40 += a * b0; c41 += a * b1;                                   \
+        a = SPLAT16(av5); c50 += a * b0; c51 += a * b1;                                   \
+        a = SPLAT16(av6); c60 += a * b0; c61 += a * b1;                                   \
+        a = SPLAT16(av7); c70 += a * b0; c71 += a * b1;                                   \
+    } while (0)
+    if (!trans_a && mr == 8) {
+        const float *a0 = A + (size_t)i0 * lda + k0, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+        const float *a4 = a3 + lda, *a5 = a4 + lda, *a6 = a5 + lda, *a7 = a6 + lda;
+        for (int k = 0; k < kc; k++) ROW8(a0[k], a1[k], a2[k], a3[k], a4[k], a5[k], a6[k], a7[k]);
+    } else if (trans_a && mr == 8) {
         for (int k = 0; k < kc; k++) {
-            v8f b0 = ld8(bp + (size_t)k * GEMM_NR), b1 = ld8(bp + (size_t)k * GEMM_NR + 8);
-            v8f a;
-            a = splat8(a0[k]); c00 += a * b0; c01 += a * b1;
-            a = splat8(a1[k]); c10 += a * b0; c11 += a * b1;
-            a = splat8(a2[k]); c20 += a * b0; c21 += a * b1;
-            a = splat8(a3[k]); c30 += a * b0; c31 += a * b1;
-            a = splat8(a4[k]); c40 += a * b0; c41 += a * b1;
-            a = splat8(a5[k]); c50 += a * b0; c51 += a * b1;
+            const float *ap = A + (size_t)(k0 + k) * lda + i0;
+            ROW8(ap[0], ap[1], ap[2], ap[3], ap[4], ap[5], ap[6], ap[7]);
         }
     } else {
-        /* Generic: rows beyond mr read as zero; op(A)[i, k] = A[k, i] when transposed. */
         for (int k = 0; k < kc; k++) {
-            float av[GEMM_MR] = {0};
-            for (int r = 0; r < mr; r++)
-                av[r] = trans_a ? A[(size_t)(k0 + k) * lda + i0 + r] : A[(size_t)(i0 + r) * lda + k0 + k];
-            v8f b0 = ld8(bp + (size_t)k * GEMM_NR), b1 = ld8(bp + (size_t)k * GEMM_NR + 8);
-            v8f a;
-            a = splat8(av[0]); c00 += a * b0; c01 += a * b1;
-            a = splat8(av[1]); c10 += a * b0; c11 += a * b1;
-            a = splat8(av[2]); c20 += a * b0; c21 += a * b1;
-            a = splat8(av[3]); c30 += a * b0; c31 += a * b1;
-            a = splat8(av[4]); c40 += a * b0; c41 += a * b1;
-            a = splat8(av[5]); c50 += a * b0; c51 += a * b1;
+            float av[8] = {0};
+            for (int r = 0; r < mr; r++) av[r] = A_AT(r, k);
+            ROW8(av[0], av[1], av[2], av[3], av[4], av[5], av[6], av[7]);
         }
     }
-    st8(acc[0], c00); st8(acc[0] + 8, c01);
-    st8(acc[1], c10); st8(acc[1] + 8, c11);
-    st8(acc[2], c20); st8(acc[2] + 8, c21);
-    st8(acc[3], c30); st8(acc[3] + 8, c31);
-    st8(acc[4], c40); st8(acc[4] + 8, c41);
-    st8(acc[5], c50); st8(acc[5] + 8, c51);
+#undef ROW8
+    ST16(acc + 0, c00); ST16(acc + 16, c01); ST16(acc + 32, c10); ST16(acc + 48, c11);
+    ST16(acc + 64, c20); ST16(acc + 80, c21); ST16(acc + 96, c30); ST16(acc + 112, c31);
+    ST16(acc + 128, c40); ST16(acc + 144, c41); ST16(acc + 160, c50); ST16(acc + 176, c51);
+    ST16(acc + 192, c60); ST16(acc + 208, c61); ST16(acc + 224, c70); ST16(acc + 240, c71);
+}
+#endif
+
+typedef void (*MatvecFn)(int M, int K, const float *A, int lda, const float *x, float beta,
+                         float *y, int incy, float alpha);
+
+/* The kernels in use; chosen at load time, lowered by clv_nn_limit_isa(). */
+static struct {
+    int mr, nr, level;
+    GemmTileFn tile;
+    MatvecFn matvec;
+    const char *isa;
+} kern = {6, 16, 0, gemm_tile_6x16, matvec_n_base, "sse2"};
+static int cpu_level; /* best level the CPU supports */
+
+static void set_level(int level)
+{
+    kern.level = 0;
+    kern.mr = 6;
+    kern.nr = 16;
+    kern.tile = gemm_tile_6x16;
+    kern.matvec = matvec_n_base;
+    kern.isa = "sse2";
+#if CLV_X86_DISPATCH
+    if (level >= 2) {
+        kern.level = 2;
+        kern.mr = 8;
+        kern.nr = 32;
+        kern.tile = gemm_tile_8x32_avx512;
+        kern.matvec = matvec_n_avx512;
+        kern.isa = "avx512";
+    } else if (level >= 1) {
+        kern.level = 1;
+        kern.tile = gemm_tile_6x16_avx2;
+        kern.matvec = matvec_n_avx2;
+        kern.isa = "avx2";
+    }
+#else
+    (void)level;
+#endif
+}
+
+__attribute__((constructor)) static void clv_nn_pick_kernels(void)
+{
+#if CLV_X86_DISPATCH
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma"))
+        cpu_level = 2;
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        cpu_level = 1;
+#endif
+    set_level(cpu_level);
+}
+
+static void matvec_n(int M, int K, const float *A, int lda, const float *x, float beta, float *y,
+                     int incy, float alpha)
+{
+    kern.matvec(M, K, A, lda, x, beta, y, incy, alpha);
+}
+
+int clv_nn_limit_isa(int level)
+{
+    set_level(level < cpu_level ? level : cpu_level);
+    return kern.level;
+}
+
+const char *clv_nn_isa(void)
+{
+    return kern.isa;
+}
+
+/* Whether large GEMMs go to BLAS. Measured on an AVX-512 machine (tests/bench_nn):
+ * the built-in 8 x 32 AVX-512 kernel runs at about twice OpenBLAS 0.3.21's
+ * sgemm (whose newest x86 kernel there is Haswell's), so "auto" keeps BLAS for
+ * CPUs without AVX-512. */
+static int gemm_uses_blas(void)
+{
+#ifdef CLV_HAVE_BLAS
+    return blas_mode == 2 || (blas_mode == 1 && kern.level < 2);
+#else
+    return 0;
+#endif
+}
+
+const char *clv_nn_backend(void)
+{
+    if (gemm_uses_blas()) return "openblas";
+    switch (kern.level) {
+    case 2: return "builtin-avx512";
+    case 1: return "builtin-avx2";
+    default: return "builtin-sse2";
+    }
+}
+
+void clv_nn_use_blas(int mode)
+{
+    blas_mode = mode < 0 ? 0 : mode > 2 ? 2 : mode;
 }
 
 static void gemm_builtin(int trans_a, int trans_b, int M, int N, int K, float alpha,
                          const float *A, int lda, const float *B, int ldb, float beta, float *C,
                          int ldc)
 {
-    _Alignas(64) float bp[GEMM_KC * GEMM_NR];
-    float acc[GEMM_MR][GEMM_NR];
+    _Alignas(64) float bp[GEMM_KC * GEMM_NR_MAX];
+    _Alignas(64) float acc[GEMM_MR_MAX * GEMM_NR_MAX];
+    const int MR = kern.mr, NR = kern.nr;
     /* Scale C by beta first, so every K block just accumulates. */
     for (int i = 0; i < M; i++) {
         float *c = C + (size_t)i * ldc;
@@ -277,15 +576,16 @@ static void gemm_builtin(int trans_a, int trans_b, int M, int N, int K, float al
     }
     for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
         int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
-        for (int j0 = 0; j0 < N; j0 += GEMM_NR) {
-            int nr = N - j0 < GEMM_NR ? N - j0 : GEMM_NR;
-            pack_b(trans_b, B, ldb, k0, kc, j0, nr, bp);
-            for (int i0 = 0; i0 < M; i0 += GEMM_MR) {
-                int mr = M - i0 < GEMM_MR ? M - i0 : GEMM_MR;
-                gemm_tile(trans_a, A, lda, i0, mr, k0, kc, bp, acc);
+        for (int j0 = 0; j0 < N; j0 += NR) {
+            int nr = N - j0 < NR ? N - j0 : NR;
+            pack_b(trans_b, B, ldb, k0, kc, j0, nr, NR, bp);
+            for (int i0 = 0; i0 < M; i0 += MR) {
+                int mr = M - i0 < MR ? M - i0 : MR;
+                kern.tile(trans_a, A, lda, i0, mr, k0, kc, bp, acc);
                 for (int r = 0; r < mr; r++) {
                     float *c = C + (size_t)(i0 + r) * ldc + j0;
-                    for (int j = 0; j < nr; j++) c[j] += alpha * acc[r][j];
+                    const float *ar = acc + (size_t)r * NR;
+                    for (int j = 0; j < nr; j++) c[j] += alpha * ar[j];
                 }
             }
         }
@@ -321,7 +621,7 @@ void clv_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
         }
     }
 #ifdef CLV_HAVE_BLAS
-    if (use_blas && (double)M * N * K >= 16384.0) {
+    if (gemm_uses_blas() && (double)M * N * K >= 16384.0) {
         cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                     trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
                     ldc);
@@ -645,9 +945,16 @@ void clv_conv2d(const ClvConv2d *c, const float *x, int h, int w, float *y, floa
 
 /* ----------------------------------------------------------- activations --- */
 
-static inline float sigmoidf_(float x)
+CLV_CLONES
+static void sigmoid_n(float *x, size_t n)
 {
-    return 1.0f / (1.0f + expf(-x));
+    MAP8(sigmoid8, x, n);
+}
+
+CLV_CLONES
+static void tanh_n(float *x, size_t n)
+{
+    MAP8(tanh8, x, n);
 }
 
 void clv_relu(float *x, size_t n)
@@ -675,12 +982,12 @@ void clv_gelu_tanh(float *x, size_t n)
 
 void clv_tanh(float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) x[i] = tanhf(x[i]);
+    tanh_n(x, n);
 }
 
 void clv_sigmoid(float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) x[i] = sigmoidf_(x[i]);
+    sigmoid_n(x, n);
 }
 
 void clv_softmax(float *x, int n, int F)
@@ -700,13 +1007,24 @@ void clv_softmax(float *x, int n, int F)
     }
 }
 
+CLV_CLONES
+static void glu_block(const float *a, const float *b, float *y, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) st8(y + i, ld8(a + i) * sigmoid8(ld8(b + i)));
+    for (; i < n; i++) {
+        y[i] = b[i];
+        sigmoid_n(y + i, 1);
+        y[i] *= a[i];
+    }
+}
+
 void clv_glu(const float *x, int outer, int half, int inner, float *y)
 {
     const size_t blk = (size_t)half * inner;
     for (int o = 0; o < outer; o++) {
-        const float *a = x + (size_t)o * 2 * blk, *b = a + blk;
-        float *yo = y + (size_t)o * blk;
-        for (size_t i = 0; i < blk; i++) yo[i] = a[i] * sigmoidf_(b[i]);
+        const float *a = x + (size_t)o * 2 * blk;
+        glu_block(a, a + blk, y + (size_t)o * blk, blk);
     }
 }
 
@@ -730,14 +1048,25 @@ size_t clv_rnn_sequence_scratch(ClvRnnKind kind, const ClvRnnCell *c, int T)
     return (T > 0 ? (size_t)T : 1) * g + 2 * g;
 }
 
-/* GRU update from precomputed gi = W_ih x + b_ih and gh = W_hh h + b_hh. */
-static void gru_gates(int H, const float *gi, const float *gh, float *h)
+/* GRU update from precomputed gi = W_ih x + b_ih and gh = W_hh h + b_hh
+ * (gh is overwritten). */
+CLV_CLONES
+static void gru_gates(int H, const float *gi, float *gh, float *h)
 {
-    for (int j = 0; j < H; j++) {
-        float r = sigmoidf_(gi[j] + gh[j]);
-        float z = sigmoidf_(gi[H + j] + gh[H + j]);
-        float nn = tanhf(gi[2 * H + j] + r * gh[2 * H + j]);
-        h[j] = nn + z * (h[j] - nn); /* (1 - z) * n + z * h */
+    int j = 0;
+    for (; j + 8 <= H; j += 8) {
+        v8f r = sigmoid8(ld8(gi + j) + ld8(gh + j));
+        v8f z = sigmoid8(ld8(gi + H + j) + ld8(gh + H + j));
+        v8f nn = tanh8(ld8(gi + 2 * H + j) + r * ld8(gh + 2 * H + j));
+        st8(h + j, nn + z * (ld8(h + j) - nn)); /* (1 - z) * n + z * h */
+    }
+    for (; j < H; j++) {
+        float r = gi[j] + gh[j], z = gi[H + j] + gh[H + j];
+        sigmoid_n(&r, 1);
+        sigmoid_n(&z, 1);
+        float nn = gi[2 * H + j] + r * gh[2 * H + j];
+        tanh_n(&nn, 1);
+        h[j] = nn + z * (h[j] - nn);
     }
 }
 
@@ -761,17 +1090,16 @@ void clv_gru_step(const ClvRnnCell *c, const float *x, float *h, float *scratch)
     gru_gates(H, gi, gh, h);
 }
 
-static void lstm_gates(int H, const float *g, float *h, float *cell)
+/* LSTM update from the summed gate pre-activations g[4H] (overwritten). */
+static void lstm_gates(int H, float *g, float *h, float *cell)
 {
-    for (int j = 0; j < H; j++) {
-        float i = sigmoidf_(g[j]);
-        float f = sigmoidf_(g[H + j]);
-        float gg = tanhf(g[2 * H + j]);
-        float o = sigmoidf_(g[3 * H + j]);
-        float cn = f * cell[j] + i * gg;
-        cell[j] = cn;
-        h[j] = o * tanhf(cn);
-    }
+    sigmoid_n(g, 2 * (size_t)H);                  /* i, f */
+    tanh_n(g + 2 * H, (size_t)H);                 /* g */
+    sigmoid_n(g + 3 * H, (size_t)H);              /* o */
+    for (int j = 0; j < H; j++) cell[j] = g[H + j] * cell[j] + g[j] * g[2 * H + j];
+    memcpy(h, cell, (size_t)H * sizeof *h);
+    tanh_n(h, (size_t)H);
+    for (int j = 0; j < H; j++) h[j] *= g[3 * H + j];
 }
 
 void clv_lstm_step(const ClvRnnCell *c, const float *x, float *h, float *cell, float *scratch)

@@ -42,13 +42,24 @@ extern "C" {
  * no-op elsewhere). Thread: the thread that will run kernels. */
 void clv_nn_flush_denormals(void);
 
-/* "openblas" when built with BLAS (CLV_HAVE_BLAS) and enabled, else "builtin".
- * Thread: any. */
+/* Which GEMM runs large products: "openblas", or the built-in kernels
+ * "builtin-avx512" / "builtin-avx2" / "builtin-sse2". Thread: any. */
 const char *clv_nn_backend(void);
 
-/* Enables or disables the BLAS path at run time (for benchmarks and tests;
- * default on when built with BLAS). Thread: non-RT, while no kernel runs. */
-void clv_nn_use_blas(int on);
+/* BLAS policy (only when built with BLAS, CLV_HAVE_BLAS): 0 never, 1 auto (the
+ * default: BLAS only where it beats the built-in kernels, i.e. on CPUs without
+ * AVX-512), 2 always for large products. For benchmarks and tests.
+ * Thread: non-RT, while no kernel runs. */
+void clv_nn_use_blas(int mode);
+
+/* Instruction set of the built-in kernels in use: "avx512", "avx2" or "sse2",
+ * picked at load time from what the CPU supports. Thread: any. */
+const char *clv_nn_isa(void);
+
+/* Limits the built-in kernels to at most `level` (0 sse2, 1 avx2+fma, 2 avx512)
+ * and returns the level in effect (never above the CPU's). For tests and
+ * benchmarks. Thread: non-RT, while no kernel runs. */
+int clv_nn_limit_isa(int level);
 
 /* Row-major GEMM: C[M,N] = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T
  * when trans_x is nonzero (A is [M,K] or [K,M]; B is [K,N] or [N,K]); lda/ldb/ldc

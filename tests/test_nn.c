@@ -749,14 +749,21 @@ int main(int argc, char **argv)
     CHECK(st == CLV_OK, "loading %s: %s", argv[1], clv_strerror(st));
     if (st != CLV_OK) TEST_DONE();
     test_bind_errors(argv[1]);
-    printf("backend builtin\n");
+    /* Every built-in kernel level this CPU has, then OpenBLAS for large products. */
+    int top = clv_nn_limit_isa(2);
     clv_nn_use_blas(0);
-    run_all();
-    clv_nn_use_blas(1);
-    if (strcmp(clv_nn_backend(), "builtin") != 0) {
+    for (int level = 0; level <= top; level++) {
+        clv_nn_limit_isa(level);
         printf("backend %s\n", clv_nn_backend());
         run_all();
     }
+    clv_nn_limit_isa(top);
+    clv_nn_use_blas(2);
+    if (strcmp(clv_nn_backend(), "openblas") == 0) {
+        printf("backend %s\n", clv_nn_backend());
+        run_all();
+    }
+    clv_nn_use_blas(1);
     clv_clvm_free(G);
     TEST_DONE();
 }
