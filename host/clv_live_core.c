@@ -51,7 +51,7 @@ static ClvStatus engine_build(ClvLiveCore *L, ClvLiveEngineKind kind, ClvLiveEng
     cfg.sample_rate = L->rate;
     cfg.channels = CLV_LIVE_CHANNELS;
     cfg.max_block = CLV_LIVE_MAX_BLOCK;
-    cfg.slack = L->period;
+    cfg.slack = L->period + L->headroom;
     cfg.mode = kind == CLV_LIVE_ENG_OFFLINE ? CLV_ENGINE_OFFLINE : CLV_ENGINE_REALTIME;
     cfg.log = L->log;
     st = clv_engine_new(&cfg, sep, &w->eng);
@@ -80,7 +80,7 @@ ClvStatus clv_live_core_new(const ClvLiveConfig *cfg, ClvLiveCore **out)
 {
     *out = NULL;
     if (!cfg || cfg->sample_rate < 8000 || cfg->sample_rate > 192000 || cfg->period < 1
-        || cfg->period > CLV_LIVE_MAX_BLOCK)
+        || cfg->period > CLV_LIVE_MAX_BLOCK || cfg->headroom < 0 || cfg->headroom > 65536)
         return CLV_ERR_INVALID;
     const char *sep = cfg->separator && *cfg->separator ? cfg->separator
                                                         : clv_registry_default_separator();
@@ -93,6 +93,7 @@ ClvStatus clv_live_core_new(const ClvLiveConfig *cfg, ClvLiveCore **out)
     L->log = cfg->log;
     L->rate = cfg->sample_rate;
     L->period = cfg->period;
+    L->headroom = cfg->headroom;
     snprintf(L->separator, sizeof L->separator, "%s", sep);
     L->op = cfg->op;
     L->c_vg = L->vg = clv_clampf(cfg->vocal_gain, 0.0f, 16.0f);

@@ -38,7 +38,9 @@ typedef struct ClvLiveCoreImpl ClvLiveCore;
 
 typedef struct {
     int sample_rate;       /* Hz, 8000..192000 */
-    int period;            /* nominal block length in frames (engine slack), 1..8192 */
+    int period;            /* nominal block length in frames, 1..8192 */
+    int headroom;          /* extra worker headroom in frames, 0..65536: the engine's
+                            * slack is period + headroom (added to the latency) */
     const char *separator; /* registry name or .clvm path; NULL = default separator */
     ClvOperatingPoint op;
     float vocal_gain;      /* linear, 0..16 */

@@ -82,7 +82,7 @@ struct ClvLiveCoreImpl {
     ClvLiveEngine *c_rt;  /* newest realtime engine sent */
     ClvLiveEngine *c_off; /* newest offline engine sent, while freewheel lasts */
     uint32_t c_off_gen;
-    int rate, period;
+    int rate, period, headroom;
     char separator[256];
     ClvOperatingPoint op;
     float c_vg, c_ag;

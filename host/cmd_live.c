@@ -235,6 +235,7 @@ typedef struct {
     const char *preset;
     double interval;
     double duration;
+    int headroom;
     const char *control;
     int list_devices;
     int list_presets;
@@ -271,6 +272,9 @@ static void usage(FILE *f)
 "                          to in_L, in_R\n"
 "      --output PORTS      connect mix_L, mix_R to these ports\n"
 "      --vocals-output PORTS, --accomp-output PORTS   the same for the stems\n"
+"      --headroom FRAMES   extra time for the separator's worker thread, added\n"
+"                          to the latency (default 0: one period); raise it when\n"
+"                          the status shows missed hops on a busy machine\n"
 "      --transport-reset   clear the history when the JACK transport starts\n"
 "                          rolling (a render then equals 'cleave separate')\n"
 "      --list-devices      PortAudio: list the devices and exit\n"
@@ -321,7 +325,7 @@ enum {
     OPT_OP = 256, OPT_VOCALS, OPT_ACCOMP, OPT_BYPASS, OPT_PRESET, OPT_LIST_PRESETS, OPT_BACKEND,
     OPT_SERVER, OPT_CONNECT, OPT_INPUT, OPT_OUTPUT, OPT_VOUT, OPT_AOUT, OPT_TRANSPORT,
     OPT_LIST_DEVICES, OPT_DEVICE, OPT_IN_DEVICE, OPT_OUT_DEVICE, OPT_RATE, OPT_PERIOD,
-    OPT_MONITOR, OPT_JSON, OPT_INTERVAL, OPT_CONTROL, OPT_DURATION,
+    OPT_MONITOR, OPT_JSON, OPT_INTERVAL, OPT_CONTROL, OPT_DURATION, OPT_HEADROOM,
 };
 
 static int parse_options(int argc, char **argv, Options *o)
@@ -344,6 +348,7 @@ static int parse_options(int argc, char **argv, Options *o)
         {"vocals-output", required_argument, NULL, OPT_VOUT},
         {"accomp-output", required_argument, NULL, OPT_AOUT},
         {"transport-reset", no_argument, NULL, OPT_TRANSPORT},
+        {"headroom", required_argument, NULL, OPT_HEADROOM},
         {"list-devices", no_argument, NULL, OPT_LIST_DEVICES},
         {"device", required_argument, NULL, OPT_DEVICE},
         {"input-device", required_argument, NULL, OPT_IN_DEVICE},
@@ -414,6 +419,12 @@ static int parse_options(int argc, char **argv, Options *o)
         case OPT_VOUT: o->conn.vocals = optarg; break;
         case OPT_AOUT: o->conn.accomp = optarg; break;
         case OPT_TRANSPORT: o->bcfg.transport_reset = 1; break;
+        case OPT_HEADROOM:
+            if (clv_cli_parse_int(optarg, 0, 65536, &lv))
+                return clv_cli_usage_error("live", "--headroom: expected 0..65536 frames, got '%s'",
+                                           optarg);
+            o->headroom = (int)lv;
+            break;
         case OPT_LIST_DEVICES: o->list_devices = 1; break;
         case OPT_DEVICE: o->bcfg.device = optarg; break;
         case OPT_IN_DEVICE: o->bcfg.in_device = optarg; break;
@@ -779,6 +790,7 @@ int clv_cmd_live(int argc, char **argv)
     lc.period = s.info.period > CLV_LIVE_MAX_BLOCK ? CLV_LIVE_MAX_BLOCK : s.info.period;
     lc.separator = o.model;
     lc.op = o.op;
+    lc.headroom = o.headroom;
     lc.vocal_gain = db_gain(o.vocal_db); /* 0 dB unless an option or the preset says */
     lc.accomp_gain = db_gain(o.accomp_db);
     lc.bypass = o.bypass;
