@@ -211,8 +211,7 @@ typedef struct ClvPlugin {
     unsigned restored_mask;   /* ports whose value came from restore() (bit = port) */
     uint64_t frames;
     uint64_t misses_base; /* misses of engines replaced so far */
-    uint64_t last_msg[CLV_MSG_COUNT];
-    unsigned msg_seen; /* bit per ClvPluginMsg: raised at least once */
+    uint64_t last_msg[CLV_MSG_COUNT][CLV_PORT_COUNT]; /* frames + 1 when last raised, 0 never */
     int tag_index;
     float tag_conf;
 

@@ -66,11 +66,13 @@ static int schedule(ClvPlugin *p, const void *data, uint32_t size)
     return 1;
 }
 
-/* Reports a problem through the worker, at most once a second per kind. */
+/* Reports a problem through the worker, at most once a second per kind and port. */
 static void raise_msg(ClvPlugin *p, ClvPluginMsg msg, int a, int b, float f)
 {
-    const unsigned bit = 1u << msg;
-    if ((p->msg_seen & bit) && p->frames - p->last_msg[msg] < (uint64_t)p->rate) return;
+    const int slot = msg == CLV_MSG_PORT_NAN || msg == CLV_MSG_PORT_RANGE ? a : 0;
+    if (slot < 0 || slot >= CLV_PORT_COUNT) return;
+    uint64_t *last = &p->last_msg[msg][slot];
+    if (*last != 0 && p->frames + 1 - *last < (uint64_t)p->rate) return;
     ClvPluginWork w;
     memset(&w, 0, offsetof(ClvPluginWork, model));
     w.kind = CLV_WORK_LOG;
@@ -78,10 +80,7 @@ static void raise_msg(ClvPlugin *p, ClvPluginMsg msg, int a, int b, float f)
     w.a = a;
     w.b = b;
     w.f = f;
-    if (schedule(p, &w, (uint32_t)offsetof(ClvPluginWork, model))) {
-        p->msg_seen |= bit;
-        p->last_msg[msg] = p->frames;
-    }
+    if (schedule(p, &w, (uint32_t)offsetof(ClvPluginWork, model))) *last = p->frames + 1;
 }
 
 static int schedule_engine_op(ClvPlugin *p, ClvWorkKind kind, ClvEngine *e)
@@ -152,8 +151,12 @@ static void apply_response(ClvPlugin *p, const ClvPluginResp *r)
             copy_model(&p->active, &r->model);
         }
         break;
-    default: /* failed: the previous separator keeps running; do not retry until
-              * the request changes (requested == desired) */
+    default:
+        /* failed: the previous separator keeps running. Drop the request (so an
+         * operating-point change applies to the running separator instead of
+         * retrying a missing file); a new port value or path asks again. */
+        if (model_equal(&p->desired, &r->model)) copy_model(&p->desired, &p->active);
+        copy_model(&p->requested, &p->active);
         break;
     }
     p->notify_model = 1;
