@@ -60,17 +60,24 @@ static inline void st8(float *p, v8f v)
     memcpy(p, &v, sizeof v);
 }
 
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+/* Broadcast as a shuffle: one vbroadcastss. (An 8-element initialiser compiles
+ * to a chain of inserts, and {0} + x loses the sign of -0.0.) */
 static inline v8f splat8(float x)
 {
-    return (v8f){x, x, x, x, x, x, x, x};
+    v8f v = {x};
+#if defined(__clang__)
+    return __builtin_shufflevector(v, v, 0, 0, 0, 0, 0, 0, 0, 0);
+#else
+    return __builtin_shuffle(v, (v8i){0});
+#endif
 }
 
 static inline float hsum8(v8f v)
 {
     return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
-
-typedef int32_t v8i __attribute__((vector_size(32)));
 
 /* Elementwise select: m ? a : b for a comparison mask m (all ones / zeros). */
 static inline v8f sel8(v8i m, v8f a, v8f b)
@@ -118,15 +125,15 @@ static inline v8f tanh8(v8f x)
     const v8i sign = (v8i)x & (v8i)splat8(-0.0f);
     v8f ax = (v8f)((v8i)x & ~(v8i)splat8(-0.0f));
     v8f big = splat8(1.0f) - splat8(2.0f) / (exp8(ax + ax) + splat8(1.0f));
-    big = (v8f)((v8i)big | sign);
-    v8f z = x * x;
+    v8f z = ax * ax;
     v8f p = splat8(-5.70498872745e-3f);
     p = p * z + splat8(2.06390887954e-2f);
     p = p * z + splat8(-5.37397155531e-2f);
     p = p * z + splat8(1.33314422036e-1f);
     p = p * z + splat8(-3.33332819422e-1f);
-    v8f small = p * z * x + x;
-    return sel8(ax < splat8(0.625f), small, big);
+    v8f small = p * z * ax + ax;
+    /* Both branches on |x|, sign restored last: tanh(-0) = -0, NaN stays NaN. */
+    return (v8f)((v8i)sel8(ax < splat8(0.625f), small, big) | sign);
 }
 
 /* Applies f to n floats in place, 8 at a time; the tail goes through a padded
@@ -239,7 +246,12 @@ MATVEC_N_BODY
 typedef float v16f __attribute__((vector_size(64)));
 #define LD16(p) __extension__({ v16f v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define ST16(p, v) do { v16f v_ = (v); memcpy((p), &v_, sizeof v_); } while (0)
-#define SPLAT16(x) ((v16f){0} + (x))
+typedef int32_t v16i __attribute__((vector_size(64)));
+#if defined(__clang__)
+#define SPLAT16(x) __extension__({ v16f v_ = {(x)}; __builtin_shufflevector(v_, v_, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0); })
+#else
+#define SPLAT16(x) __extension__({ v16f v_ = {(x)}; __builtin_shuffle(v_, (v16i){0}); })
+#endif
 
 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
 static float hsum16(v16f v)
@@ -567,15 +579,10 @@ static void gemm_builtin(int trans_a, int trans_b, int M, int N, int K, float al
     _Alignas(64) float bp[GEMM_KC * GEMM_NR_MAX];
     _Alignas(64) float acc[GEMM_MR_MAX * GEMM_NR_MAX];
     const int MR = kern.mr, NR = kern.nr;
-    /* Scale C by beta first, so every K block just accumulates. */
-    for (int i = 0; i < M; i++) {
-        float *c = C + (size_t)i * ldc;
-        if (beta == 0.0f) memset(c, 0, (size_t)N * sizeof *c);
-        else if (beta != 1.0f)
-            for (int j = 0; j < N; j++) c[j] *= beta;
-    }
     for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
         int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+        /* beta applies once, in the first K block; later blocks accumulate. */
+        const float b = k0 == 0 ? beta : 1.0f;
         for (int j0 = 0; j0 < N; j0 += NR) {
             int nr = N - j0 < NR ? N - j0 : NR;
             pack_b(trans_b, B, ldb, k0, kc, j0, nr, NR, bp);
@@ -585,7 +592,12 @@ static void gemm_builtin(int trans_a, int trans_b, int M, int N, int K, float al
                 for (int r = 0; r < mr; r++) {
                     float *c = C + (size_t)(i0 + r) * ldc + j0;
                     const float *ar = acc + (size_t)r * NR;
-                    for (int j = 0; j < nr; j++) c[j] += alpha * ar[j];
+                    if (b == 0.0f) /* C's old content is ignored, NaN included */
+                        for (int j = 0; j < nr; j++) c[j] = alpha * ar[j];
+                    else if (b == 1.0f)
+                        for (int j = 0; j < nr; j++) c[j] += alpha * ar[j];
+                    else
+                        for (int j = 0; j < nr; j++) c[j] = b * c[j] + alpha * ar[j];
                 }
             }
         }
@@ -700,6 +712,54 @@ static void im2col1d(const float *x, int x_stride, int in_len, int cin, int K, i
     }
 }
 
+/* One output row of a stride-1 conv with a single input channel:
+ * y[t] = b + sum_k w[k] * x[t + k*d - pad] (x zero outside [0, in_len)). All taps
+ * accumulate in registers and y is stored once, which also avoids the
+ * store-to-load stalls of one pass per tap when x and y rows alias in the
+ * cache's address bits. */
+CLV_CLONES
+static void conv_row_1ch(float *restrict y, const float *restrict x, const float *w, float b, int K,
+                         int d, int pad, int in_len, int out_len)
+{
+    /* Interior [t0, t1): every tap inside x. */
+    int t0 = pad < out_len ? pad : out_len;
+    int t1 = in_len - ((K - 1) * d - pad);
+    if (t1 > out_len) t1 = out_len;
+    if (t1 < t0) t1 = t0;
+    for (int t = 0; t < out_len; t++) {
+        if (t == t0) {
+            /* 32 outputs per block: each broadcast tap feeds four FMAs. */
+            for (; t + 32 <= t1; t += 32) {
+                v8f a0 = splat8(b), a1 = a0, a2 = a0, a3 = a0;
+                const float *xp = x + t - pad;
+                for (int k = 0; k < K; k++, xp += d) {
+                    v8f wk = splat8(w[k]);
+                    a0 += wk * ld8(xp);
+                    a1 += wk * ld8(xp + 8);
+                    a2 += wk * ld8(xp + 16);
+                    a3 += wk * ld8(xp + 24);
+                }
+                st8(y + t, a0);
+                st8(y + t + 8, a1);
+                st8(y + t + 16, a2);
+                st8(y + t + 24, a3);
+            }
+            for (; t + 8 <= t1; t += 8) {
+                v8f a = splat8(b);
+                for (int k = 0; k < K; k++) a += splat8(w[k]) * ld8(x + t + k * d - pad);
+                st8(y + t, a);
+            }
+            if (t >= out_len) break;
+        }
+        float a = b;
+        for (int k = 0; k < K; k++) {
+            int i = t + k * d - pad;
+            if (i >= 0 && i < in_len) a += w[k] * x[i];
+        }
+        y[t] = a;
+    }
+}
+
 /* Conv over x[in_ch, in_len] (row stride x_stride) with `pad` zeros on the left
  * (and implicitly on the right), writing out_len frames. */
 static void conv1d_core(const ClvConv1d *c, const float *x, int x_stride, int in_len, int pad,
@@ -708,6 +768,16 @@ static void conv1d_core(const ClvConv1d *c, const float *x, int x_stride, int in
     const int G = c->groups, cin = c->in_ch / G, cout = c->out_ch / G, K = c->kernel;
     const int s = c->stride, d = c->dilation;
     if (out_len <= 0) return;
+    if (cin == 1 && s == 1) {
+        /* One input channel per group (depthwise and channel-multiplier convs):
+         * direct shifted multiply-adds, no im2col. */
+        for (int co = 0; co < c->out_ch; co++) {
+            conv_row_1ch(y + (size_t)co * out_len, x + (size_t)(co / cout) * x_stride,
+                         c->weight + (size_t)co * K, c->bias ? c->bias[co] : 0.0f, K, d, pad, in_len,
+                         out_len);
+        }
+        return;
+    }
     for (int co = 0; co < c->out_ch; co++) {
         float b = c->bias ? c->bias[co] : 0.0f;
         float *yr = y + (size_t)co * out_len;

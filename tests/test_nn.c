@@ -136,7 +136,7 @@ static void test_linear(void)
 
 static void test_conv1d(void)
 {
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 8; i++) {
         char c[32];
         snprintf(c, sizeof c, "conv1d%d", i);
         const int64_t *p = cfg(c, 9);
@@ -716,8 +716,49 @@ static void test_bind_errors(const char *path)
     clv_clvm_free(m);
 }
 
+/* The vectorised sigmoid / tanh against double-precision libm over a dense grid,
+ * elementwise (relative error where |f| >= 1e-30, else absolute), plus the
+ * special values PyTorch defines: NaN stays NaN, +-inf saturate, -0 stays -0. */
+static void test_math(void)
+{
+    const int n = 200001;
+    float *x = buf((size_t)n), *s = buf((size_t)n), *t = buf((size_t)n);
+    for (int i = 0; i < n; i++) x[i] = -100.0f + 200.0f * (float)i / (float)(n - 1);
+    x[n / 2] = -0.0f;
+    memcpy(s, x, (size_t)n * sizeof *x);
+    memcpy(t, x, (size_t)n * sizeof *x);
+    clv_sigmoid(s, (size_t)n);
+    clv_tanh(t, (size_t)n);
+    double es = 0, et = 0;
+    for (int i = 0; i < n; i++) {
+        double rs = 1.0 / (1.0 + exp(-(double)x[i])), rt = tanh((double)x[i]);
+        double ds = fabs(s[i] - rs) / (rs > 1e-30 ? rs : 1.0);
+        double dt = fabs(t[i] - rt) / (fabs(rt) > 1e-30 ? fabs(rt) : 1.0);
+        /* sigmoid below exp(-87) is clamped near 1e-38 (zero after FTZ): absolute */
+        if (x[i] < -87.0f) ds = fabs(s[i] - rs);
+        if (!(ds <= es)) es = ds;
+        if (!(dt <= et)) et = dt;
+    }
+    if (verbose) printf("  %-28s sigmoid max rel %.2e, tanh max rel %.2e\n", "vector math vs libm", es, et);
+    CHECK(es < 2e-6 && et < 2e-6, "sigmoid %.3e tanh %.3e", es, et);
+    CHECK(signbit(t[n / 2]) && t[n / 2] == 0.0f, "tanh(-0) = -0");
+    float sp[5] = {NAN, INFINITY, -INFINITY, 1e30f, -1e30f};
+    float tp[5];
+    memcpy(tp, sp, sizeof sp);
+    clv_sigmoid(sp, 5);
+    clv_tanh(tp, 5);
+    CHECK(isnan(sp[0]) && isnan(tp[0]), "NaN propagates");
+    CHECK(sp[1] == 1.0f && sp[2] < 1e-30f && sp[2] >= 0.0f && sp[3] == 1.0f && sp[4] < 1e-30f,
+          "sigmoid saturation %g %g %g %g", sp[1], sp[2], sp[3], sp[4]);
+    CHECK(tp[1] == 1.0f && tp[2] == -1.0f && tp[3] == 1.0f && tp[4] == -1.0f, "tanh saturation");
+    free(x);
+    free(s);
+    free(t);
+}
+
 static void run_all(void)
 {
+    test_math();
     worst_rel = 0;
     test_gemm();
     test_linear();

@@ -71,6 +71,9 @@ def conv1d_cases():
         (6, 6, 3, 1, 1, 1, 6, 1, 20),   # depthwise
         (5, 7, 1, 1, 0, 1, 1, 0, 17),   # pointwise, no bias
         (4, 6, 8, 4, 2, 1, 1, 1, 64),   # Demucs-like strided encoder
+        (8, 8, 5, 1, 2, 1, 8, 1, 100),  # depthwise, long enough for the blocked path
+        (4, 8, 3, 1, 2, 2, 4, 1, 77),   # channel multiplier 2, dilated
+        (1, 6, 7, 1, 0, 1, 1, 1, 90),   # single input channel (first layer)
     ]
     for i, (cin, cout, k, s, p, d, g, bias, L) in enumerate(specs):
         seed(200 + i)
