@@ -267,9 +267,10 @@ def part_jalv(lv2dir, tmp):
         jalv = subprocess.Popen(["jalv", "-n", "cleave_test", "-x", "-p", URI], env=e,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-        script = [(2.0, "set vocal_db -6"), (1.0, "controls"), (0.2, f"preset urn:cleave:preset:karaoke"),
-                  (1.0, "controls"), (0.2, "set op 1"), (2.0, "monitors"),
-                  (0.2, "accomp_db = 1e30"), (1.0, "monitors"), (0.2, "controls")]
+        script = [(2.0, "monitors"), (0.2, "set vocal_db -6"), (1.0, "controls"),
+                  (0.2, "presets"),
+                  (0.3, "preset urn:cleave:preset:karaoke"), (1.0, "controls"), (0.2, "set op 1"),
+                  (2.0, "monitors"), (0.2, "accomp_db = 1e30"), (1.0, "monitors"), (0.2, "controls")]
         t0 = time.time()
         for delay, cmd in script:
             time.sleep(delay)
@@ -286,9 +287,13 @@ def part_jalv(lv2dir, tmp):
             out, err = jalv.communicate()
             check(False, "jalv did not exit on end of input")
         print(f"jalv ran {ran:.1f} s, exit {jalv.returncode}")
+        with open(os.path.join(tmp, "jalv.log"), "w") as f:
+            f.write(out + "\n--- stderr ---\n" + err)
         tail = "\n".join((out + err).splitlines()[-40:])
         check(jalv.returncode == 0, f"jalv exit {jalv.returncode}:\n{tail}")
         check("vocal_db = -6" in out, f"set vocal_db not shown by controls:\n{tail}")
+        for p in PRESETS:
+            check(f"urn:cleave:preset:{p} (" in out, f"preset {p} not listed by jalv:\n{tail}")
         check("vocal_db = -90" in out, f"karaoke preset not applied:\n{tail}")
         lats = [float(v) for v in re.findall(r"latency = ([0-9.]+)", out)]
         check(lats and all(v > 0 for v in lats), f"latency monitor missing or zero: {lats}")
