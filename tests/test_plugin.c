@@ -195,6 +195,7 @@ typedef struct {
     LV2_Atom_Sequence *control, *notify;
     LV2_Atom_Forge forge;
     uint64_t t; /* frames fed */
+    int tag_events, bad_tag_events; /* clv:TagEvent objects seen on notify */
 } Host;
 
 static LV2_URID_Map map = {NULL, map_uri};
@@ -288,7 +289,26 @@ static void host_close(Host *h)
     free(h->notify);
 }
 
-static LV2_URID urid_Sequence, urid_Chunk; /* mapped once: map_uri locks */
+/* mapped once (map_uri locks, and cycle() runs in the trap) */
+static LV2_URID urid_Sequence, urid_Chunk, urid_Object, urid_String, urid_Int, urid_TagEvent,
+    urid_tagIndex, urid_tagLabel;
+
+/* Counts the tag events run() wrote on notify and checks their fields. */
+static void scan_notify(Host *h)
+{
+    if (!h->notify || h->notify->atom.type != urid_Sequence) return;
+    LV2_ATOM_SEQUENCE_FOREACH (h->notify, ev) {
+        if (ev->body.type != urid_Object) continue;
+        const LV2_Atom_Object *o = (const LV2_Atom_Object *)&ev->body;
+        if (o->body.otype != urid_TagEvent) continue;
+        const LV2_Atom *idx = NULL, *label = NULL;
+        lv2_atom_object_get(o, urid_tagIndex, &idx, urid_tagLabel, &label, 0);
+        h->tag_events++;
+        if (!idx || idx->type != urid_Int || ((const LV2_Atom_Int *)idx)->body < 0 || !label
+            || label->type != urid_String || label->size < 2)
+            h->bad_tag_events++;
+    }
+}
 
 /* Empty input sequence and a fresh notify buffer, as a host does before run(). */
 static void prepare_atoms(Host *h)
@@ -352,6 +372,7 @@ static void cycle(Host *h, uint32_t n, int trapped, int keep_control)
         }
     }
     if (trapped) clv_trap_leave();
+    scan_notify(h);
     h->t += n;
 }
 
@@ -497,6 +518,12 @@ int main(int argc, char **argv)
     mkdir(argv[2], 0755);
     urid_Sequence = map_uri(NULL, LV2_ATOM__Sequence);
     urid_Chunk = map_uri(NULL, LV2_ATOM__Chunk);
+    urid_Object = map_uri(NULL, LV2_ATOM__Object);
+    urid_String = map_uri(NULL, LV2_ATOM__String);
+    urid_Int = map_uri(NULL, LV2_ATOM__Int);
+    urid_TagEvent = map_uri(NULL, "urn:cleave:TagEvent");
+    urid_tagIndex = map_uri(NULL, "urn:cleave:tagIndex");
+    urid_tagLabel = map_uri(NULL, "urn:cleave:tagLabel");
     /* the trap works at all (and sees calls made inside the dlopened plugin,
      * which needs this executable's symbols exported: -rdynamic) */
     void *volatile probe;
@@ -669,7 +696,10 @@ int main(int argc, char **argv)
               (double)h.ctl[P_TAG]);
         CHECK(h.ctl[P_TAG_CONF] >= 0.0f && h.ctl[P_TAG_CONF] <= 1.0f, "tag confidence %g",
               (double)h.ctl[P_TAG_CONF]);
-        printf("top tag %g with confidence %.3f\n", (double)h.ctl[P_TAG], (double)h.ctl[P_TAG_CONF]);
+        CHECK(h.tag_events >= 1, "no tag event on notify after seconds of audio");
+        CHECK(h.bad_tag_events == 0, "%d malformed tag events", h.bad_tag_events);
+        printf("top tag %g with confidence %.3f; %d tag events on notify\n", (double)h.ctl[P_TAG],
+               (double)h.ctl[P_TAG_CONF], h.tag_events);
     } else {
         CHECK(h.ctl[P_TAG] == -1.0f, "tag port without a tagger: %g", (double)h.ctl[P_TAG]);
     }
@@ -705,7 +735,9 @@ int main(int argc, char **argv)
     set_prop("urn:cleave:model", LV2_ATOM__Path, apath, strlen(apath) + 1);
     const int kept0 = log_count("keeping the current separator");
     g.state->restore(g.inst, retrieve, NULL, 0, sfeat);
-    pump(&g, RATE / 4, 256, 0);
+    pump(&g, RATE / 4, 256, 1);
+    err = sum_error(&g, 256, &checked);
+    CHECK(checked > 0 && err < 1e-5, "after restore: stems do not sum (err %g)", err);
     wait_worker(&g);
     pump(&g, 1024, 256, 0);
     err = mix_error(&g, 256, pow(10.0, -20.0 / 20.0), pow(10.0, 3.0 / 20.0));
