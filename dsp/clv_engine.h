@@ -88,7 +88,8 @@ void clv_engine_collect(ClvEngine *eng);
  * calls clv_engine_set_separator/collect, which frees retired pipelines). */
 CLV_RT void clv_engine_get_stats(const ClvEngine *eng, ClvEngineStats *st);
 
-/* Name of the running separator (may lag a pending swap). Thread: any. */
+/* Name of the running separator (may lag a pending swap). Thread: audio or the
+ * control thread (as clv_engine_get_stats). */
 const char *clv_engine_separator_name(const ClvEngine *eng);
 
 #ifdef __cplusplus

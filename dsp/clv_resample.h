@@ -33,7 +33,8 @@ CLV_RT size_t clv_resample_process(ClvResample *r, const float *in, size_t n_in,
 /* Runs one block of max_in silent frames through and clears, so later calls of that
  * size do not allocate. Thread: non-RT. */
 ClvStatus clv_resample_prime(ClvResample *r, size_t max_in);
-/* Group delay in output frames (fractional), measured at creation with an impulse. */
+/* Group delay in output frames (fractional), measured at creation with an impulse
+ * (libsoxr trims most of its filter delay, so this is close to 0). Thread: any. */
 double clv_resample_delay(const ClvResample *r);
 /* Clears history. Thread: one at a time (libsoxr's clear is cheap but not RT-audited). */
 void clv_resample_reset(ClvResample *r);

@@ -39,7 +39,7 @@ CLV_RT int clv_ring_read(ClvRing *r, void *msg);
 
 /* Messages waiting (a snapshot). Thread: either end. */
 CLV_RT size_t clv_ring_count(const ClvRing *r);
-/* Capacity in messages and message size in bytes. Thread: any. */
+/* Capacity in messages and message size in bytes (fixed at creation). Thread: any. */
 size_t clv_ring_capacity(const ClvRing *r);
 size_t clv_ring_msg_size(const ClvRing *r);
 

@@ -25,13 +25,14 @@ ClvStatus clv_stft_new(int n_fft, int hop, ClvStft **out);
 /* Frees; NULL is a no-op. Thread: non-RT. */
 void clv_stft_free(ClvStft *s);
 
-/* n_fft / 2 + 1 */
+/* Sizes: bins = n_fft / 2 + 1. Thread: any. */
 int clv_stft_bins(const ClvStft *s);
 int clv_stft_n_fft(const ClvStft *s);
 int clv_stft_hop(const ClvStft *s);
-/* Delay from input to synthesis output in samples: n_fft - hop. */
+/* Delay from input to synthesis output in samples: n_fft - hop. Thread: any. */
 int clv_stft_latency(const ClvStft *s);
-/* The analysis window (n_fft values), for code that must match it (training). */
+/* The analysis window (n_fft values, owned by s), for code that must match it
+ * (training). Thread: any. */
 const float *clv_stft_window(const ClvStft *s);
 
 /* Pushes `hop` samples and writes the spectrum of the last n_fft samples as
