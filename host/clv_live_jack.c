@@ -37,6 +37,7 @@ struct ClvLiveBackend {
 
     /* (audio) */
     jack_transport_state_t last_state;
+    jack_nframes_t next_frame; /* transport frame a continuing roll would be at */
 
     atomic_uint_fast64_t xruns;
     atomic_int period;
@@ -60,10 +61,17 @@ static int on_process(jack_nframes_t n, void *arg)
     for (int i = 0; i < N_OUT; i++) out[i] = jack_port_get_buffer(b->out[i], n);
     unsigned flags = 0;
     if (b->cfg.transport_reset) {
-        /* a render or a take starts from silence, exactly like `cleave separate` */
-        jack_transport_state_t s = jack_transport_query(b->client, NULL);
-        if (s == JackTransportRolling && b->last_state != JackTransportRolling)
-            flags |= CLV_LIVE_RESET;
+        /* a render or a take starts from silence, exactly like `cleave separate`:
+         * reset when the transport starts rolling somewhere else than where it
+         * stopped (a locate; a plain pause/resume, or a state blip during an xrun,
+         * continues) */
+        jack_position_t pos;
+        jack_transport_state_t s = jack_transport_query(b->client, &pos);
+        if (s == JackTransportRolling) {
+            if (b->last_state != JackTransportRolling && pos.frame != b->next_frame)
+                flags |= CLV_LIVE_RESET;
+            b->next_frame = pos.frame + n;
+        }
         b->last_state = s;
     }
     clv_live_core_process(b->core, in, out, out + 2, out + 4, (int)n, flags);
@@ -167,6 +175,7 @@ static ClvStatus be_open(const ClvLiveBackendConfig *cfg, ClvLiveBackend **out,
     atomic_init(&b->period, 0);
     atomic_init(&b->finished, 0);
     b->last_state = JackTransportStopped;
+    b->next_frame = UINT32_MAX;
     const char *name = cfg->client_name && *cfg->client_name ? cfg->client_name : "cleave";
     if (strlen(name) >= (size_t)jack_client_name_size()) {
         clv_log(&cfg->log, CLV_LOG_ERROR, "JACK client name '%s' is too long (at most %d bytes)",

@@ -11,7 +11,9 @@
  * the same frames, so recording frame t holds the client's output for input frame
  * t - latency. With --freewheel the whole run happens in freewheel mode.
  *
- * At the end it writes OUT.wav (float, one channel per --from port) and prints one
+ * At the end it writes OUT.wav (float, one channel per --from port, then two masks:
+ * 1 where the player / the recorder really ran that frame, 0 where JACK skipped
+ * the cycle) and prints one
  * JSON line: the capture latency of each --from port, the playback latency of each
  * --to port, frames recorded, xruns seen. Exit status 0, or 1 with a message. */
 #include <jack/jack.h>
@@ -35,9 +37,13 @@ typedef struct {
     long play_len;
     float *rec[MAX_REC];
     long rec_len;
+    /* frames each side really handled: a cycle JACK skipped (xrun) leaves 0 */
+    unsigned char *played, *recorded;
     atomic_long rec_max; /* highest frame recorded + 1 */
     atomic_int fw_on;
     atomic_long xruns;
+    atomic_int rolling;
+    long xrun_frame[64]; /* transport frames at which xruns were reported */
 } Io;
 
 static int play_process(jack_nframes_t n, void *arg)
@@ -52,6 +58,9 @@ static int play_process(jack_nframes_t n, void *arg)
             out[i] = st == JackTransportRolling && idx < io->play_len ? io->play[c][idx] : 0.0f;
         }
     }
+    if (st == JackTransportRolling)
+        for (jack_nframes_t i = 0; i < n; i++)
+            if ((long)pos.frame + (long)i < io->rec_len) io->played[pos.frame + i] = 1;
     return 0;
 }
 
@@ -68,6 +77,8 @@ static int rec_process(jack_nframes_t n, void *arg)
             if (idx < io->rec_len) io->rec[c][idx] = in[i];
         }
     }
+    for (jack_nframes_t i = 0; i < n; i++)
+        if ((long)pos.frame + (long)i < io->rec_len) io->recorded[pos.frame + i] = 1;
     long end = (long)pos.frame + (long)n;
     if (end > atomic_load(&io->rec_max)) atomic_store(&io->rec_max, end);
     return 0;
@@ -77,7 +88,10 @@ static void on_fw(int on, void *arg) { atomic_store(&((Io *)arg)->fw_on, on); }
 
 static int on_xrun(void *arg)
 {
-    atomic_fetch_add(&((Io *)arg)->xruns, 1);
+    Io *io = arg;
+    long k = atomic_fetch_add(&io->xruns, 1);
+    if (k < 64) io->xrun_frame[k] = atomic_load(&io->rolling)
+                                        ? (long)jack_get_current_transport_frame(io->rc) : 0;
     return 0;
 }
 
@@ -153,6 +167,9 @@ int main(int argc, char **argv)
         io.rec[c] = calloc((size_t)io.rec_len, sizeof(float));
         if (!io.rec[c]) return fail("out of memory", NULL);
     }
+    io.played = calloc((size_t)io.rec_len, 1);
+    io.recorded = calloc((size_t)io.rec_len, 1);
+    if (!io.played || !io.recorded) return fail("out of memory", NULL);
 
     jack_status_t js;
     io.pc = jack_client_open("clvtest_play", JackNoStartServer, &js);
@@ -190,6 +207,7 @@ int main(int argc, char **argv)
         if (!atomic_load(&io.fw_on)) return fail("freewheel did not start", NULL);
     }
     sleep_s(settle);
+    atomic_store(&io.rolling, 1);
     jack_transport_start(io.pc);
     double waited = 0.0;
     while (atomic_load(&io.rec_max) < io.rec_len && waited < timeout) {
@@ -211,6 +229,9 @@ int main(int argc, char **argv)
         if (p) jack_port_get_latency_range(p, JackCaptureLatency, &r);
         printf("%s[%u,%u]", c ? "," : "", r.min, r.max);
     }
+    printf("],\"xrun_frames\":[");
+    for (long k = 0; k < atomic_load(&io.xruns) && k < 64; k++)
+        printf("%s%ld", k ? "," : "", io.xrun_frame[k]);
     printf("],\"playback_latency\":[");
     for (int c = 0; c < n_to; c++) {
         jack_latency_range_t r = {0, 0};
@@ -228,18 +249,24 @@ int main(int argc, char **argv)
     SF_INFO oi;
     memset(&oi, 0, sizeof oi);
     oi.samplerate = info.samplerate;
-    oi.channels = io.n_rec;
+    oi.channels = io.n_rec + 2; /* + played and recorded masks */
     oi.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
     SNDFILE *of = sf_open(rec_path, SFM_WRITE, &oi);
     if (!of) return fail("cannot write", rec_path);
-    float *frame = malloc(sizeof(float) * (size_t)io.n_rec * (size_t)io.rec_len);
+    const int nch = io.n_rec + 2;
+    float *frame = malloc(sizeof(float) * (size_t)nch * (size_t)io.rec_len);
     if (!frame) return fail("out of memory", NULL);
-    for (long i = 0; i < io.rec_len; i++)
-        for (int c = 0; c < io.n_rec; c++) frame[i * io.n_rec + c] = io.rec[c][i];
+    for (long i = 0; i < io.rec_len; i++) {
+        for (int c = 0; c < io.n_rec; c++) frame[i * nch + c] = io.rec[c][i];
+        frame[i * nch + io.n_rec] = io.played[i];
+        frame[i * nch + io.n_rec + 1] = io.recorded[i];
+    }
     sf_writef_float(of, frame, io.rec_len);
     sf_close(of);
     free(frame);
     for (int c = 0; c < io.n_rec; c++) free(io.rec[c]);
+    free(io.played);
+    free(io.recorded);
     free(io.play[0]);
     free(io.play[1]);
     free(to_list);
