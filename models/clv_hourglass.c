@@ -10,7 +10,7 @@
  * The converters' delays are fractional, and a fractional misalignment between
  * the vocals and the engine's delayed input would leak voice into the
  * accompaniment (input - vocals), so extra16 (0..159) is chosen to bring the total
- * within 1/300 sample of an integer, which is what is reported. The prefill is the
+ * within 1/50 sample of an integer, which is what is reported. The prefill is the
  * largest shortfall of the host queue over a simulated run of the exact hop
  * sequence, so the queue never runs dry. */
 #include <math.h>
@@ -152,6 +152,7 @@ static ClvStatus state_layout(ClvHourglassState *s, ClvArena *a)
     s->e1 = clv_arena_floats(a, (size_t)(n->nb / 2) * n->d1);
     s->e2 = clv_arena_floats(a, (size_t)(n->nb / 4) * n->d2);
     s->z = clv_arena_floats(a, (size_t)n->hidden);
+    s->wide = wide;
     s->t = clv_arena_floats(a, (size_t)wide);
     s->u0 = clv_arena_floats(a, (size_t)wide);
     s->mask = clv_arena_floats(a, (size_t)n->bins);
@@ -319,6 +320,8 @@ ClvStatus clv_hourglass_create(ClvClvm *model, int sample_rate, int channels, Cl
     double best_err = 1.0;
     h->extra16 = 0;
     if (h->up) {
+        /* the smallest k within 1/50 sample (the converters' measured delays are
+         * not more precise than that), else the best of all */
         for (int k = 0; k < 160; k++) {
             double d = (base16 + k) * r + d_up;
             double e = fabs(d - floor(d + 0.5));
@@ -326,6 +329,7 @@ ClvStatus clv_hourglass_create(ClvClvm *model, int sample_rate, int channels, Cl
                 best_err = e;
                 h->extra16 = k;
             }
+            if (e < 0.02) break;
         }
     }
     const double chain = (base16 + h->extra16) * r + d_up;
@@ -345,8 +349,11 @@ ClvStatus clv_hourglass_create(ClvClvm *model, int sample_rate, int channels, Cl
         st = CLV_ERR_UNSUPPORTED;
         goto fail;
     }
-    clv_log(log, CLV_LOG_INFO, "%s: hourglass separator, %ld parameters, latency %d frames (%.1f ms) "
-            "at %d Hz", path, n->params, h->base.latency, ms, sample_rate);
+    clv_log(log, CLV_LOG_INFO,
+            "%s: hourglass separator, %ld parameters, latency %d frames (%.1f ms) at %d Hz: "
+            "converters %.2f + %.2f, model %d + %d alignment samples at %d Hz, queue %d",
+            path, n->params, h->base.latency, ms, sample_rate, d_down, d_up,
+            n->n_fft - M + n->lookahead * M, h->extra16, mrate, h->prefill);
     clv_hourglass_sep_reset(&h->base);
     st = CLV_OK;
     *out = &h->base;

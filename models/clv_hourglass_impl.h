@@ -43,6 +43,7 @@ struct ClvHourglassStateImpl {
     float *x0;     /* [nb][max cin] stacked per-band inputs */
     float *e0, *e1, *e2, *z, *t;
     float *u0, *mask;
+    int wide;      /* floats in t and u0 */
     float silent;  /* normalised value of a zero magnitude, per bin in ring init */
     long frames;   /* frames seen since reset */
     int identity;

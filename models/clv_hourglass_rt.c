@@ -119,7 +119,7 @@ void clv_hourglass_state_reset(ClvHourglassState *s)
     memset(s->specs, 0, sizeof(float) * (size_t)(n->lookahead + 1) * 2 * n->bins);
     for (int k = 0; k < n->stacks; k++) clv_rnn_stream_reset(&s->gru[k]);
     memset(s->mask, 0, sizeof(float) * (size_t)n->bins);
-    memset(s->u0, 0, sizeof(float) * (size_t)n->nb * (n->d0 > n->d1 ? n->d0 : n->d1));
+    memset(s->u0, 0, sizeof(float) * (size_t)s->wide);
     s->frames = 0;
 }
 
