@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "clv_azimuth.h"
+#include "clv_hourglass.h" /* separation family: stacked hourglass (sep) */
 
 #ifndef CLV_MODEL_INSTALL_DIR
 #define CLV_MODEL_INSTALL_DIR "/usr/local/share/cleave/models"
@@ -25,6 +26,8 @@ static const ClvModelEntry entries[] = {
      "training-free centre-channel mask (stereo coherence, vocal band), any rate"},
     {"tagger", CLV_KIND_TAGGER, "tagger.clvm",
      "rolling sound-event tagger: 10 urban classes + speech, singing, music"},
+    {"hourglass", CLV_KIND_SEPARATOR, "hourglass.clvm", /* sep */
+     "band-split stacked hourglass mask net + GRU (MIR-1K, research use), quality point"},
 };
 
 /* Separator architectures by the `arch` metadata of their model files. */
@@ -32,6 +35,7 @@ static const struct {
     const char *arch;
     ClvSeparatorFactory create;
 } families[] = {
+    {CLV_HOURGLASS_ARCH, clv_hourglass_create}, /* sep */
     {NULL, NULL}, /* keeps the array non-empty while no family is compiled in */
 };
 
