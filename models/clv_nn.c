@@ -4,19 +4,30 @@
  * Design:
  * - Everything reduces to three inner loops: a matrix-vector product (per-frame
  *   streaming: linear, RNN steps, convs with one output frame), a GEMM (convs via
- *   im2col, linear over many frames, RNN input projections, attention), and simple
- *   elementwise loops. Those inner loops are written with GCC/Clang vector
- *   extensions (8 floats) so they vectorise without -ffast-math, and compiled as
- *   target clones (x86-64-v4 / v3 / baseline) picked at load time by ifunc: the
- *   binary runs on any x86-64 and uses AVX2/FMA or AVX-512 where present.
- * - GEMM: with BLAS (CLV_HAVE_BLAS) and a product large enough, cblas_sgemm;
- *   otherwise a built-in blocked kernel: B is packed into 16-column panels
- *   (KC x 16 floats on the stack, so clv_gemm needs no scratch argument), A is read
- *   in place, and a 6 x 16 register tile accumulates. Matrix-vector shapes never go
- *   to BLAS: its call overhead costs more than the product at these sizes.
- * - Reductions (dot products, norms) use several independent accumulators; float
- *   results therefore differ from PyTorch in the last bits, well inside 1e-4.
- * - No kernel allocates; temporary space comes from the caller's scratch. */
+ *   im2col, linear over many frames, RNN input projections, attention), and
+ *   elementwise loops. They are written with GCC/Clang vector extensions so they
+ *   vectorise without -ffast-math (NaN handling intact), and built for several
+ *   instruction sets in one binary: explicit AVX-512 / AVX2+FMA / baseline kernels
+ *   for GEMM and matrix-vector products, chosen once at load time from the CPU
+ *   (clv_nn_limit_isa() lowers the choice for tests), and GCC target clones
+ *   (ifunc) for the rest. No -march=native: the binary runs on any x86-64.
+ * - GEMM: B is packed into 32- (AVX-512) or 16-column panels of at most 256 rows
+ *   on the stack (about 34 KB, so clv_gemm needs no scratch argument); A is read
+ *   in place; an 8 x 32 (AVX-512) or 6 x 16 register tile accumulates. Measured
+ *   here (tests/bench_nn) the AVX-512 kernel runs at about twice the rate of
+ *   OpenBLAS 0.3.21's sgemm (Haswell kernel), so OpenBLAS is used only on CPUs
+ *   without AVX-512, and never for matrix-vector shapes, where its call overhead
+ *   costs more than the product.
+ * - Per-frame products are memory-bound (the weights stream from L2/L3 each
+ *   frame); the streaming objects keep a copy of their weights packed in
+ *   16-row panels so each product reads memory once, sequentially.
+ * - exp/sigmoid/tanh are branch-free vector polynomials (relative error ~1e-7,
+ *   NaN propagates, saturation as in PyTorch).
+ * - Reductions use several independent accumulators; results differ from
+ *   PyTorch in the last bits, well inside 1e-4 (tests/test_nn.c).
+ * - No kernel allocates; temporary space comes from the caller's scratch. With
+ *   BLAS in use, OpenBLAS may take its internal buffer lock: kernels run on
+ *   worker threads, never on the audio thread. */
 #include "clv_nn.h"
 
 #include <float.h>
@@ -313,6 +324,71 @@ static void matvec_n_avx512(int M, int K, const float *A, int lda, const float *
 }
 #endif
 
+/* y[M] = P x (+ y when accumulate) for P packed as [ceil(M/16)][K][16]: each step
+ * broadcasts x[k] and multiplies it into 16 rows; four panels at a time give
+ * four independent accumulators and one sequential stream per panel. */
+#define MATVEC_P_BODY(VT, LD, SPLAT, W)                                                 \
+    {                                                                                   \
+        const int P = (M + 15) / 16;                                                    \
+        int p = 0;                                                                      \
+        for (; p + 4 <= P; p += 4) {                                                    \
+            const float *q = Pk + (size_t)p * 16 * K;                                   \
+            const size_t ps = (size_t)16 * K;                                           \
+            VT a[4 * (16 / W)];                                                         \
+            for (int j = 0; j < 4 * (16 / W); j++) a[j] = SPLAT(0.0f);                  \
+            for (int k = 0; k < K; k++) {                                               \
+                VT xk = SPLAT(x[k]);                                                    \
+                for (int j = 0; j < 16 / W; j++) {                                      \
+                    a[j] += LD(q + (size_t)k * 16 + j * W) * xk;                        \
+                    a[16 / W + j] += LD(q + ps + (size_t)k * 16 + j * W) * xk;          \
+                    a[2 * (16 / W) + j] += LD(q + 2 * ps + (size_t)k * 16 + j * W) * xk; \
+                    a[3 * (16 / W) + j] += LD(q + 3 * ps + (size_t)k * 16 + j * W) * xk; \
+                }                                                                       \
+            }                                                                           \
+            float out[64];                                                              \
+            memcpy(out, a, sizeof out);                                                 \
+            int rows = M - p * 16 < 64 ? M - p * 16 : 64;                               \
+            float *yy = y + (size_t)p * 16;                                             \
+            if (accumulate)                                                             \
+                for (int r = 0; r < rows; r++) yy[r] += out[r];                         \
+            else                                                                        \
+                memcpy(yy, out, (size_t)rows * sizeof *yy);                             \
+        }                                                                               \
+        for (; p < P; p++) {                                                            \
+            const float *q = Pk + (size_t)p * 16 * K;                                   \
+            VT a[16 / W];                                                               \
+            for (int j = 0; j < 16 / W; j++) a[j] = SPLAT(0.0f);                        \
+            for (int k = 0; k < K; k++) {                                               \
+                VT xk = SPLAT(x[k]);                                                    \
+                for (int j = 0; j < 16 / W; j++) a[j] += LD(q + (size_t)k * 16 + j * W) * xk; \
+            }                                                                           \
+            float out[16];                                                              \
+            memcpy(out, a, sizeof out);                                                 \
+            int rows = M - p * 16 < 16 ? M - p * 16 : 16;                               \
+            float *yy = y + (size_t)p * 16;                                             \
+            if (accumulate)                                                             \
+                for (int r = 0; r < rows; r++) yy[r] += out[r];                         \
+            else                                                                        \
+                memcpy(yy, out, (size_t)rows * sizeof *yy);                             \
+        }                                                                               \
+    }
+
+static void matvec_p_base(int M, int K, const float *Pk, const float *x, float *y, int accumulate)
+MATVEC_P_BODY(v8f, ld8, splat8, 8)
+
+#if CLV_X86_DISPATCH
+__attribute__((target("avx2,fma")))
+static void matvec_p_avx2(int M, int K, const float *Pk, const float *x, float *y, int accumulate)
+MATVEC_P_BODY(v8f, ld8, splat8, 8)
+
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+static void matvec_p_avx512(int M, int K, const float *Pk, const float *x, float *y, int accumulate)
+MATVEC_P_BODY(v16f, LD16, SPLAT16, 16)
+#endif
+
+typedef void (*MatvecPFn)(int M, int K, const float *Pk, const float *x, float *y, int accumulate);
+static MatvecPFn matvec_p_fn = matvec_p_base;
+
 /* Dispatches to the kernel in use (defined after the kernel table). */
 static void matvec_n(int M, int K, const float *A, int lda, const float *x, float beta, float *y,
                      int incy, float alpha);
@@ -495,8 +571,10 @@ static void set_level(int level)
     kern.tile = gemm_tile_6x16;
     kern.matvec = matvec_n_base;
     kern.isa = "sse2";
+    matvec_p_fn = matvec_p_base;
 #if CLV_X86_DISPATCH
     if (level >= 2) {
+        matvec_p_fn = matvec_p_avx512;
         kern.level = 2;
         kern.mr = 8;
         kern.nr = 32;
@@ -504,6 +582,7 @@ static void set_level(int level)
         kern.matvec = matvec_n_avx512;
         kern.isa = "avx512";
     } else if (level >= 1) {
+        matvec_p_fn = matvec_p_avx2;
         kern.level = 1;
         kern.tile = gemm_tile_6x16_avx2;
         kern.matvec = matvec_n_avx2;
@@ -645,6 +724,52 @@ void clv_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
 
 /* ----------------------------------------------------------------- linear --- */
 
+size_t clv_nn_packed_floats(int rows, int cols)
+{
+    if (rows <= 0 || cols <= 0) return 0;
+    return (size_t)((rows + 15) / 16) * 16 * (size_t)cols;
+}
+
+void clv_nn_pack(const float *w, int rows, int cols, float *dst)
+{
+    const int P = (rows + 15) / 16;
+    for (int p = 0; p < P; p++)
+        for (int k = 0; k < cols; k++)
+            for (int r = 0; r < 16; r++) {
+                int row = p * 16 + r;
+                dst[((size_t)p * cols + k) * 16 + r] = row < rows ? w[(size_t)row * cols + k] : 0.0f;
+            }
+}
+
+/* Packed copy of w[rows, cols] from the arena; NULL on a sizing pass. */
+static const float *pack_into(ClvArena *a, const float *w, int rows, int cols)
+{
+    float *p = clv_arena_floats(a, clv_nn_packed_floats(rows, cols));
+    if (p) clv_nn_pack(w, rows, cols, p);
+    return p;
+}
+
+/* y[M] = P x + y (accumulate) or P x. */
+static void matvec_p(int M, int K, const float *P, const float *x, float *y, int accumulate)
+{
+    matvec_p_fn(M, K, P, x, y, accumulate);
+}
+
+ClvStatus clv_linear_pack(const ClvLinear *l, ClvArena *a, const float **packed)
+{
+    if (!packed) return CLV_ERR_INVALID;
+    *packed = NULL;
+    if (!l || !a || !l->weight || l->in_features < 1 || l->out_features < 1) return CLV_ERR_INVALID;
+    *packed = pack_into(a, l->weight, l->out_features, l->in_features);
+    return clv_arena_overflowed(a) ? CLV_ERR_NOMEM : CLV_OK;
+}
+
+void clv_linear_packed(const ClvLinear *l, const float *packed, const float *x, float *y)
+{
+    if (l->bias) memcpy(y, l->bias, (size_t)l->out_features * sizeof *y);
+    matvec_p(l->out_features, l->in_features, packed, x, y, l->bias != NULL);
+}
+
 void clv_linear(const ClvLinear *l, const float *x, int n, float *y)
 {
     const int in = l->in_features, out = l->out_features;
@@ -719,7 +844,7 @@ static void im2col1d(const float *x, int x_stride, int in_len, int cin, int K, i
  * cache's address bits. */
 CLV_CLONES
 static void conv_row_1ch(float *restrict y, const float *restrict x, const float *w, float b, int K,
-                         int d, int pad, int in_len, int out_len)
+                         int d, int pad, int in_len, int out_len, int accumulate)
 {
     /* Interior [t0, t1): every tap inside x. */
     int t0 = pad < out_len ? pad : out_len;
@@ -730,7 +855,15 @@ static void conv_row_1ch(float *restrict y, const float *restrict x, const float
         if (t == t0) {
             /* 32 outputs per block: each broadcast tap feeds four FMAs. */
             for (; t + 32 <= t1; t += 32) {
-                v8f a0 = splat8(b), a1 = a0, a2 = a0, a3 = a0;
+                v8f a0, a1, a2, a3;
+                if (accumulate) {
+                    a0 = ld8(y + t);
+                    a1 = ld8(y + t + 8);
+                    a2 = ld8(y + t + 16);
+                    a3 = ld8(y + t + 24);
+                } else {
+                    a0 = a1 = a2 = a3 = splat8(b);
+                }
                 const float *xp = x + t - pad;
                 for (int k = 0; k < K; k++, xp += d) {
                     v8f wk = splat8(w[k]);
@@ -745,13 +878,13 @@ static void conv_row_1ch(float *restrict y, const float *restrict x, const float
                 st8(y + t + 24, a3);
             }
             for (; t + 8 <= t1; t += 8) {
-                v8f a = splat8(b);
+                v8f a = accumulate ? ld8(y + t) : splat8(b);
                 for (int k = 0; k < K; k++) a += splat8(w[k]) * ld8(x + t + k * d - pad);
                 st8(y + t, a);
             }
             if (t >= out_len) break;
         }
-        float a = b;
+        float a = accumulate ? y[t] : b;
         for (int k = 0; k < K; k++) {
             int i = t + k * d - pad;
             if (i >= 0 && i < in_len) a += w[k] * x[i];
@@ -762,8 +895,8 @@ static void conv_row_1ch(float *restrict y, const float *restrict x, const float
 
 /* Conv over x[in_ch, in_len] (row stride x_stride) with `pad` zeros on the left
  * (and implicitly on the right), writing out_len frames. */
-static void conv1d_core(const ClvConv1d *c, const float *x, int x_stride, int in_len, int pad,
-                        int out_len, float *y, float *scratch)
+static void conv1d_core(const ClvConv1d *c, const float *packed, const float *x, int x_stride,
+                        int in_len, int pad, int out_len, float *y, float *scratch)
 {
     const int G = c->groups, cin = c->in_ch / G, cout = c->out_ch / G, K = c->kernel;
     const int s = c->stride, d = c->dilation;
@@ -774,7 +907,7 @@ static void conv1d_core(const ClvConv1d *c, const float *x, int x_stride, int in
         for (int co = 0; co < c->out_ch; co++) {
             conv_row_1ch(y + (size_t)co * out_len, x + (size_t)(co / cout) * x_stride,
                          c->weight + (size_t)co * K, c->bias ? c->bias[co] : 0.0f, K, d, pad, in_len,
-                         out_len);
+                         out_len, 0);
         }
         return;
     }
@@ -784,6 +917,16 @@ static void conv1d_core(const ClvConv1d *c, const float *x, int x_stride, int in
         for (int t = 0; t < out_len; t++) yr[t] = b;
     }
     const int direct = K == 1 && s == 1 && pad == 0 && x_stride == out_len;
+    if (out_len == 1 && G == 1 && packed) {
+        /* One output frame: a matrix-vector product over the packed weights. */
+        const float *col = x;
+        if (!direct) {
+            im2col1d(x, x_stride, in_len, cin, K, s, d, pad, 1, scratch);
+            col = scratch;
+        }
+        matvec_p(c->out_ch, cin * K, packed, col, y, 1);
+        return;
+    }
     for (int g = 0; g < G; g++) {
         const float *xg = x + (size_t)g * cin * x_stride;
         const float *col = xg;
@@ -798,7 +941,7 @@ static void conv1d_core(const ClvConv1d *c, const float *x, int x_stride, int in
 
 void clv_conv1d(const ClvConv1d *c, const float *x, int in_len, float *y, float *scratch)
 {
-    conv1d_core(c, x, in_len, in_len, c->padding, clv_conv1d_out_len(c, in_len), y, scratch);
+    conv1d_core(c, NULL, x, in_len, in_len, c->padding, clv_conv1d_out_len(c, in_len), y, scratch);
 }
 
 ClvStatus clv_conv1d_stream_init(ClvConv1dStream *s, const ClvConv1d *c, int max_in, int pad_left,
@@ -811,6 +954,7 @@ ClvStatus clv_conv1d_stream_init(ClvConv1dStream *s, const ClvConv1d *c, int max
     int keep = span - 1 > pad_left ? span - 1 : pad_left;
     if ((int64_t)keep + max_in > INT32_MAX / 2) return CLV_ERR_INVALID;
     s->conv = c;
+    if (c->groups == 1) s->packed = pack_into(a, c->weight, c->out_ch, c->in_ch * c->kernel);
     s->max_in = max_in;
     s->pad_left = pad_left;
     s->cap = keep + max_in;
@@ -854,9 +998,7 @@ int clv_conv1d_stream_process(ClvConv1dStream *s, const float *x, int n, float *
     s->have += add;
     if (s->have < span) return 0;
     int nout = (s->have - span) / st + 1;
-    ClvConv1d nopad = *c;
-    nopad.padding = 0;
-    conv1d_core(&nopad, s->buf, cap, s->have, 0, nout, y, s->scratch);
+    conv1d_core(c, s->packed, s->buf, cap, s->have, 0, nout, y, s->scratch);
     /* The next window starts at nout * stride; keep from there on. */
     int next = nout * st;
     if (next >= s->have) {
@@ -974,6 +1116,31 @@ void clv_conv2d(const ClvConv2d *c, const float *x, int h, int w, float *y, floa
     const int oh = clv_conv2d_out_h(c, h), ow = clv_conv2d_out_w(c, w);
     if (oh <= 0 || ow <= 0) return;
     const size_t on = (size_t)oh * ow;
+    if (cin == 1 && cout <= 4 && c->sh == 1 && c->sw == 1) {
+        /* Depthwise (one input channel and few outputs per group): each kernel row
+         * is a stride-1 1-D conv along the row, accumulated. With many outputs per
+         * input channel (a first layer on a spectrogram) im2col + GEMM measured
+         * faster: the GEMM reuses each input load across output channels. */
+        for (int co = 0; co < c->out_ch; co++) {
+            const float *xc = x + (size_t)(co / cout) * h * w;
+            const float *wc = c->weight + (size_t)co * c->kh * c->kw;
+            float b = c->bias ? c->bias[co] : 0.0f;
+            for (int oy = 0; oy < oh; oy++) {
+                float *yr = y + (size_t)co * on + (size_t)oy * ow;
+                int first = 1;
+                for (int ki = 0; ki < c->kh; ki++) {
+                    int iy = oy + ki * c->dh - c->ph;
+                    if (iy < 0 || iy >= h) continue;
+                    conv_row_1ch(yr, xc + (size_t)iy * w, wc + (size_t)ki * c->kw, b, c->kw, c->dw,
+                                 c->pw, w, ow, !first);
+                    first = 0;
+                }
+                if (first)
+                    for (int t = 0; t < ow; t++) yr[t] = b;
+            }
+        }
+        return;
+    }
     for (int co = 0; co < c->out_ch; co++) {
         float b = c->bias ? c->bias[co] : 0.0f;
         for (size_t t = 0; t < on; t++) y[co * on + t] = b;
@@ -1140,10 +1307,14 @@ static void gru_gates(int H, const float *gi, float *gh, float *h)
     }
 }
 
-/* out[G] = W x + b (b may be NULL). */
-static void affine_vec(const float *W, const float *b, int G, int in, const float *x, float *out)
+/* out[G] = W x + b (b may be NULL), from the packed copy P when there is one. */
+static void affine_vec(const float *W, const float *P, const float *b, int G, int in,
+                       const float *x, float *out)
 {
-    if (b) {
+    if (P) {
+        if (b) memcpy(out, b, (size_t)G * sizeof *out);
+        matvec_p(G, in, P, x, out, b != NULL);
+    } else if (b) {
         memcpy(out, b, (size_t)G * sizeof *out);
         matvec_n(G, in, W, in, x, 1.0f, out, 1, 1.0f);
     } else {
@@ -1151,13 +1322,19 @@ static void affine_vec(const float *W, const float *b, int G, int in, const floa
     }
 }
 
-void clv_gru_step(const ClvRnnCell *c, const float *x, float *h, float *scratch)
+static void gru_step_p(const ClvRnnCell *c, const float *pih, const float *phh, const float *x,
+                       float *h, float *scratch)
 {
     const int H = c->hidden_size;
     float *gi = scratch, *gh = scratch + 3 * H;
-    affine_vec(c->w_ih, c->b_ih, 3 * H, c->input_size, x, gi);
-    affine_vec(c->w_hh, c->b_hh, 3 * H, H, h, gh);
+    affine_vec(c->w_ih, pih, c->b_ih, 3 * H, c->input_size, x, gi);
+    affine_vec(c->w_hh, phh, c->b_hh, 3 * H, H, h, gh);
     gru_gates(H, gi, gh, h);
+}
+
+void clv_gru_step(const ClvRnnCell *c, const float *x, float *h, float *scratch)
+{
+    gru_step_p(c, NULL, NULL, x, h, scratch);
 }
 
 /* LSTM update from the summed gate pre-activations g[4H] (overwritten). */
@@ -1172,15 +1349,22 @@ static void lstm_gates(int H, float *g, float *h, float *cell)
     for (int j = 0; j < H; j++) h[j] *= g[3 * H + j];
 }
 
-void clv_lstm_step(const ClvRnnCell *c, const float *x, float *h, float *cell, float *scratch)
+static void lstm_step_p(const ClvRnnCell *c, const float *pih, const float *phh, const float *x,
+                        float *h, float *cell, float *scratch)
 {
     const int H = c->hidden_size;
     float *g = scratch;
-    affine_vec(c->w_ih, c->b_ih, 4 * H, c->input_size, x, g);
+    affine_vec(c->w_ih, pih, c->b_ih, 4 * H, c->input_size, x, g);
     if (c->b_hh)
         for (int j = 0; j < 4 * H; j++) g[j] += c->b_hh[j];
-    matvec_n(4 * H, H, c->w_hh, H, h, 1.0f, g, 1, 1.0f);
+    if (phh) matvec_p(4 * H, H, phh, h, g, 1);
+    else matvec_n(4 * H, H, c->w_hh, H, h, 1.0f, g, 1, 1.0f);
     lstm_gates(H, g, h, cell);
+}
+
+void clv_lstm_step(const ClvRnnCell *c, const float *x, float *h, float *cell, float *scratch)
+{
+    lstm_step_p(c, NULL, NULL, x, h, cell, scratch);
 }
 
 /* gi[T, G] = x[T, in] W^T + b for the whole sequence (one GEMM). */
@@ -1203,7 +1387,7 @@ void clv_gru_sequence(const ClvRnnCell *c, const float *x, int T, int reverse, f
     input_proj(c->w_ih, c->b_ih, G, c->input_size, x, T, gi);
     for (int s = 0; s < T; s++) {
         int t = reverse ? T - 1 - s : s;
-        affine_vec(c->w_hh, c->b_hh, G, H, h, gh);
+        affine_vec(c->w_hh, NULL, c->b_hh, G, H, h, gh);
         gru_gates(H, gi + (size_t)t * G, gh, h);
         memcpy(y + (size_t)t * y_stride, h, (size_t)H * sizeof *h);
     }
@@ -1240,6 +1424,9 @@ ClvStatus clv_rnn_stream_init(ClvRnnStream *s, ClvRnnKind kind, int layers, cons
         if (clv_rnn_cell_check(&cells[l]) != CLV_OK) return CLV_ERR_INVALID;
         if (l > 0 && cells[l].input_size != cells[l - 1].hidden_size) return CLV_ERR_SHAPE;
         s->cell[l] = cells[l];
+        const int G = (kind == CLV_RNN_GRU ? 3 : 4) * cells[l].hidden_size;
+        s->packed_ih[l] = pack_into(a, cells[l].w_ih, G, cells[l].input_size);
+        s->packed_hh[l] = pack_into(a, cells[l].w_hh, G, cells[l].hidden_size);
         total += (size_t)cells[l].hidden_size;
         size_t sc = clv_rnn_step_scratch(kind, &cells[l]);
         if (sc > scratch) scratch = sc;
@@ -1267,9 +1454,9 @@ void clv_rnn_stream_step(ClvRnnStream *s, const float *x, float *y)
     for (int l = 0; l < s->layers; l++) {
         const ClvRnnCell *cell = &s->cell[l];
         if (s->kind == CLV_RNN_GRU) {
-            clv_gru_step(cell, in, h, s->scratch);
+            gru_step_p(cell, s->packed_ih[l], s->packed_hh[l], in, h, s->scratch);
         } else {
-            clv_lstm_step(cell, in, h, c, s->scratch);
+            lstm_step_p(cell, s->packed_ih[l], s->packed_hh[l], in, h, c, s->scratch);
             c += cell->hidden_size;
         }
         in = h;

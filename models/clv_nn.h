@@ -15,8 +15,10 @@
  * function returns; carve it from a ClvArena at setup. Outputs never alias
  * inputs unless a comment says in-place.
  *
- * Every CLV_RT function is realtime-safe (no allocation, locks, I/O) and may run
- * on any one thread at a time per output/state buffer. Weights are read-only, so
+ * Every CLV_RT function is realtime-safe (no allocation, locks, I/O; up to ~40 KB
+ * of stack for GEMM panels) and may run on any one thread at a time per
+ * output/state buffer (with OpenBLAS in use, see clv_nn_use_blas, its internal
+ * buffer lock may be taken: run networks on worker threads, not the audio thread). Weights are read-only, so
  * many threads may share one set. Denormals: call clv_nn_flush_denormals() once on
  * each thread that runs kernels.
  *
@@ -82,6 +84,20 @@ typedef struct {
  * frame per step). Thread: any. */
 CLV_RT void clv_linear(const ClvLinear *l, const float *x, int n, float *y);
 
+/* Packed weights for per-frame (matrix-vector) products: the [rows, cols] matrix
+ * stored as panels of 16 rows, [ceil(rows/16)][cols][16], so the product streams
+ * through memory once, in order (about 1.5x faster than rows at a time when the
+ * weights come from L2/L3). Costs a copy of the weights in the arena. */
+size_t clv_nn_packed_floats(int rows, int cols);
+/* Packs w[rows, cols] into dst (clv_nn_packed_floats() floats). Thread: any. */
+void clv_nn_pack(const float *w, int rows, int cols, float *dst);
+/* Packs l's weight into memory from `a` and hands it back in *packed (NULL on a
+ * sizing arena). Thread: non-RT. */
+ClvStatus clv_linear_pack(const ClvLinear *l, ClvArena *a, const float **packed);
+/* clv_linear() for one frame from the packed weight: y[out] = W x + bias.
+ * Thread: any. */
+CLV_RT void clv_linear_packed(const ClvLinear *l, const float *packed, const float *x, float *y);
+
 /* -------------------------------------------------------------- conv 1-D --- */
 
 typedef struct {
@@ -109,6 +125,7 @@ CLV_RT void clv_conv1d(const ClvConv1d *c, const float *x, int in_len, float *y,
  * use pad_left = (kernel - 1) * dilation. State lives in the arena. */
 typedef struct {
     const ClvConv1d *conv;
+    const float *packed; /* packed weight for one-frame outputs (groups 1), or NULL */
     int max_in, pad_left;
     int cap;      /* frames the history buffer holds */
     int have;     /* valid frames in buf (per channel) */
@@ -118,7 +135,8 @@ typedef struct {
 } ClvConv1dStream;
 
 /* Sizes and initialises the stream from `a` (run on a sizing arena first; see
- * clv_arena.h). Thread: non-RT. */
+ * clv_arena.h); packs the weights into the arena when groups is 1. The stream
+ * keeps a pointer to `c`, which must stay valid. Thread: non-RT. */
 ClvStatus clv_conv1d_stream_init(ClvConv1dStream *s, const ClvConv1d *c, int max_in,
                                  int pad_left, ClvArena *a);
 /* Largest number of frames one call can output. */
@@ -209,12 +227,15 @@ typedef struct {
     ClvRnnKind kind;
     int layers;
     ClvRnnCell cell[CLV_RNN_MAX_LAYERS];
+    const float *packed_ih[CLV_RNN_MAX_LAYERS]; /* packed weights (see clv_nn_pack) */
+    const float *packed_hh[CLV_RNN_MAX_LAYERS];
     float *h;       /* [layers, H_l] concatenated, zero after init/reset */
     float *c;       /* LSTM only, same layout as h */
     float *scratch;
 } ClvRnnStream;
 
-/* Copies the cell descriptors and carves the state from `a`. Thread: non-RT. */
+/* Copies the cell descriptors, packs their weights and carves the state from
+ * `a`. Thread: non-RT. */
 ClvStatus clv_rnn_stream_init(ClvRnnStream *s, ClvRnnKind kind, int layers,
                               const ClvRnnCell *cells, ClvArena *a);
 /* Zeroes the hidden state. Thread: one at a time. */

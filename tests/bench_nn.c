@@ -11,8 +11,10 @@
  *                            conv-enc), prints "C_STEP_US median" and the first
  *                            outputs for the cross-check with PyTorch.
  *
- * Each figure is the median of 7 repetitions of at least 20 ms each. The machine is
- * shared, so medians are what to compare; run it a few times. */
+ * Each figure is the median of 7 repetitions of at least 20 ms each, timed in CPU
+ * time of the calling thread (CLOCK_THREAD_CPUTIME_ID): on a machine shared with
+ * other jobs, time spent descheduled would otherwise count as kernel time. Cache
+ * and memory-bandwidth contention still show; run it a few times. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +34,7 @@
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -95,11 +97,13 @@ typedef struct {
     ClvRnnCell cell;
     ClvMha mha;
     ClvConv1dStream stream;
+    ClvRnnStream rnn;
     ClvArena arena;
     int H2, W2;
     int M, N, K;
 } Ctx;
 
+enum { K_LINEAR_PACKED = 100, K_GRU_STREAM };
 enum { K_SGEMM, K_GEMM, K_LINEAR, K_CONV1D, K_CONVT1D, K_CONV2D, K_GRU_STEP, K_LSTM_STEP, K_GRU_SEQ, K_MHA, K_STREAM };
 
 static void run_kernel(void *p)
@@ -125,6 +129,8 @@ static void run_kernel(void *p)
         break;
     case K_MHA: clv_mha_self(&c->mha, c->x, c->T, 0, c->y, c->s); break;
     case K_STREAM: clv_conv1d_stream_process(&c->stream, c->x, c->L, c->y); break;
+    case K_LINEAR_PACKED: clv_linear_packed(&c->lin, c->w2, c->x, c->y); break;
+    case K_GRU_STREAM: clv_rnn_stream_step(&c->rnn, c->x, c->y); break;
     }
 }
 
@@ -200,6 +206,17 @@ static void kernel_table(void)
         char name[96];
         snprintf(name, sizeof name, "linear n=%d %d->%d%s", c.n, lin[i][1], lin[i][2], c.n == 1 ? " (matvec)" : "");
         report(name, 2.0 * c.n * lin[i][1] * lin[i][2], &c);
+        if (c.n == 1) {
+            c.kind = K_LINEAR_PACKED;
+            clv_arena_init_sizing(&c.arena);
+            clv_linear_pack(&c.lin, &c.arena, (const float **)&c.w2);
+            if (clv_arena_new(&c.arena, clv_arena_used(&c.arena)) != CLV_OK ||
+                clv_linear_pack(&c.lin, &c.arena, (const float **)&c.w2) != CLV_OK)
+                exit(1);
+            snprintf(name, sizeof name, "linear packed %d->%d (matvec)", lin[i][1], lin[i][2]);
+            report(name, 2.0 * lin[i][1] * lin[i][2], &c);
+            clv_arena_free(&c.arena);
+        }
         free((void *)c.lin.weight);
         free((void *)c.lin.bias);
         free(c.x);
@@ -322,7 +339,17 @@ static void kernel_table(void)
         c.y = randbuf((size_t)c.T * H, 34);
         c.s = randbuf(clv_rnn_sequence_scratch(kind == 1 ? CLV_RNN_LSTM : CLV_RNN_GRU, &c.cell, c.T), 35);
         double f = 2.0 * G * (in + H);
-        if (kind == 0) report("GRU step 256->256 (per frame)", f, &c);
+        if (kind == 0) {
+            report("GRU step 256->256 (per frame)", f, &c);
+            c.kind = K_GRU_STREAM;
+            clv_arena_init_sizing(&c.arena);
+            clv_rnn_stream_init(&c.rnn, CLV_RNN_GRU, 1, &c.cell, &c.arena);
+            if (clv_arena_new(&c.arena, clv_arena_used(&c.arena)) != CLV_OK ||
+                clv_rnn_stream_init(&c.rnn, CLV_RNN_GRU, 1, &c.cell, &c.arena) != CLV_OK)
+                exit(1);
+            report("GRU stream step 256->256 (packed)", f, &c);
+            clv_arena_free(&c.arena);
+        }
         else if (kind == 1) report("LSTM step 256->256 (per frame)", f, &c);
         else report("GRU sequence 256->256 T=64", f * c.T, &c);
         free((void *)c.cell.w_ih);
@@ -363,6 +390,7 @@ typedef struct {
     /* gru-mask */
     int bins, hidden;
     ClvLinear fc_in, fc_out;
+    const float *p_in, *p_out; /* packed weights for the per-frame products */
     ClvRnnStream rnn;
     float *h, *mask;
     const float *frame;
@@ -379,6 +407,8 @@ static void net_layout(Net *n, ClvArena *a)
 {
     if (!n->conv_enc) {
         clv_rnn_stream_init(&n->rnn, CLV_RNN_GRU, 2, (ClvRnnCell[2]){n->rnn.cell[0], n->rnn.cell[1]}, a);
+        clv_linear_pack(&n->fc_in, a, &n->p_in);
+        clv_linear_pack(&n->fc_out, a, &n->p_out);
         n->h = clv_arena_floats(a, (size_t)n->hidden);
         n->mask = clv_arena_floats(a, (size_t)n->bins);
     } else {
@@ -398,10 +428,10 @@ static void net_step(void *p)
 {
     Net *n = p;
     if (!n->conv_enc) {
-        clv_linear(&n->fc_in, n->frame, 1, n->h);
+        clv_linear_packed(&n->fc_in, n->p_in, n->frame, n->h);
         clv_relu(n->h, (size_t)n->hidden);
         clv_rnn_stream_step(&n->rnn, n->h, n->h);
-        clv_linear(&n->fc_out, n->h, 1, n->mask);
+        clv_linear_packed(&n->fc_out, n->p_out, n->h, n->mask);
         clv_sigmoid(n->mask, (size_t)n->bins);
     } else {
         float dummy[1];

@@ -17,7 +17,10 @@ The weights go to a .clvm file for the C side and to an ONNX file (torch.onnx.ex
 for ONNX Runtime, driven by tests/peers/ort_step.js (npm package onnxruntime-node in
 tests/peers/node_modules). The first three steps' outputs are compared across the
 three (a wrong C result would make the timing meaningless). Times are medians of 7
-repetitions of >= 20 ms of steps; the machine is shared, so run it a few times.
+repetitions of >= 20 ms of steps, in CPU time (the C and PyTorch thread's CPU
+time, ONNX Runtime's process CPU time), so that time spent descheduled by other
+jobs on the shared machine does not count; cache contention still does, so run it
+a few times (--rounds N repeats the whole comparison and reports medians).
 """
 import json
 import os
@@ -69,19 +72,19 @@ def median_step_us(step):
     step()
     iters = 1
     while True:
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         for _ in range(iters):
             step()
-        dt = time.perf_counter() - t0
+        dt = time.thread_time() - t0
         if dt >= 0.02:
             break
         iters *= int(0.025 / dt) + 1 if dt > 0.002 else 10
     r = []
     for _ in range(7):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         for _ in range(iters):
             step()
-        r.append((time.perf_counter() - t0) / iters * 1e6)
+        r.append((time.thread_time() - t0) / iters * 1e6)
     return sorted(r)[3]
 
 

@@ -130,6 +130,22 @@ static void test_linear(void)
         clv_linear(&l, T("%s.x", c), n, y);
         guard_ok(y, (size_t)n * out, c);
         cmp(c, y, T("%s.y", c), (size_t)n * out);
+        /* packed weights, frame by frame */
+        ClvArena a;
+        const float *packed = (const float *)&a;
+        clv_arena_init_sizing(&a);
+        CHECK(clv_linear_pack(&l, &a, &packed) == CLV_OK && packed == NULL, "pack sizing");
+        CHECK(clv_arena_used(&a) >= clv_nn_packed_floats(out, in) * sizeof(float), "packed size");
+        CHECK(clv_arena_new(&a, clv_arena_used(&a)) == CLV_OK &&
+                  clv_linear_pack(&l, &a, &packed) == CLV_OK && packed != NULL,
+              "pack");
+        for (int t = 0; t < n; t++)
+            clv_linear_packed(&l, packed, T("%s.x", c) + (size_t)t * in, y + (size_t)t * out);
+        guard_ok(y, (size_t)n * out, c);
+        char what[64];
+        snprintf(what, sizeof what, "%s packed per frame", c);
+        cmp(what, y, T("%s.y", c), (size_t)n * out);
+        clv_arena_free(&a);
         free(y);
     }
 }
@@ -245,7 +261,7 @@ static void test_convt1d(void)
 
 static void test_conv2d(void)
 {
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 6; i++) {
         char c[32];
         snprintf(c, sizeof c, "conv2d%d", i);
         const int64_t *p = cfg(c, 14);
@@ -461,20 +477,23 @@ static void test_masknet(void)
     ClvArena a;
     ClvRnnStream st;
     float *h = NULL, *y = NULL;
+    const float *pin = NULL, *pout = NULL;
     for (int pass = 0; pass < 2; pass++) { /* sizing, then real: the network's layout function */
         if (pass == 0) clv_arena_init_sizing(&a);
         else CHECK(clv_arena_new(&a, clv_arena_used(&a)) == CLV_OK, "arena");
         clv_rnn_stream_init(&st, CLV_RNN_GRU, 2, cells, &a);
+        clv_linear_pack(&fin, &a, &pin);
+        clv_linear_pack(&fout, &a, &pout);
         h = clv_arena_floats(&a, (size_t)H);
         y = clv_arena_floats(&a, (size_t)Tn * bins);
     }
-    CHECK(!clv_arena_overflowed(&a) && h && y, "arena layout");
+    CHECK(!clv_arena_overflowed(&a) && h && y && pin && pout, "arena layout");
     const float *x = T("masknet.x");
     for (int t = 0; t < Tn; t++) {
-        clv_linear(&fin, x + (size_t)t * bins, 1, h);
+        clv_linear_packed(&fin, pin, x + (size_t)t * bins, h);
         clv_relu(h, (size_t)H);
         clv_rnn_stream_step(&st, h, h);
-        clv_linear(&fout, h, 1, y + (size_t)t * bins);
+        clv_linear_packed(&fout, pout, h, y + (size_t)t * bins);
         clv_sigmoid(y + (size_t)t * bins, (size_t)bins);
     }
     cmp("net: GRU mask (streaming)", y, T("masknet.y"), (size_t)Tn * bins);

@@ -131,6 +131,8 @@ def conv2d_cases():
         (4, 6, 3, 2, 2, 1, 1, 0, 1, 2, 2, 1, 11, 9),
         (2, 4, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 5, 7),
         (1, 8, 5, 5, 2, 2, 2, 2, 1, 1, 1, 1, 32, 24),  # tagger first layer on log-mel
+        (1, 4, 3, 5, 1, 1, 1, 2, 1, 2, 1, 1, 10, 70),  # one input channel, stride 1, dilated
+        (3, 6, 3, 3, 1, 1, 1, 1, 1, 1, 3, 1, 9, 40),   # depthwise with multiplier 2
     ]
     for i, (cin, cout, kh, kw, sh, sw, ph, pw, dh, dw, g, bias, H, W) in enumerate(specs):
         seed(500 + i)
