@@ -2,7 +2,7 @@
 """Times one streaming step of representative separation networks in C (cleave's
 kernels), PyTorch eager and ONNX Runtime, side by side in one run, one thread each.
 
-    /usr/bin/python3 tests/bench_peers.py BUILD/tests/bench_nn [OUT_DIR]
+    /usr/bin/python3 tests/bench_peers.py BUILD/tests/bench_nn [OUT_DIR] [--rounds N]
 
 Networks (random weights, fixed seed):
   gru-mask  the FIELD.md floor model: linear 513->256 + ReLU, 2 GRU layers of 256
@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -122,13 +123,43 @@ def close(a, b, tol=1e-4):
     return a[0] == b[0] and all(abs(x - y) <= tol * max(1.0, abs(y)) for x, y in zip(a[1:], b[1:]))
 
 
+def measure(name, rounds, bench, path, torch_step, onnx_path, spec, tmp, ref, ort_ref=None,
+            c_check=3):
+    """Times C, PyTorch and ORT in turn, `rounds` times; returns medians and checks."""
+    tc, tt, to = [], [], []
+    c_steps, ort_steps, c_line = [], [], ""
+    note = "" if onnx_path else "python3-onnx missing: torch.onnx.export unavailable"
+    for _ in range(rounds):
+        t, c_steps, c_line = run_c(bench, path)
+        tc.append(t)
+        with torch.no_grad():
+            tt.append(median_step_us(torch_step))
+        if onnx_path:
+            t, ort_steps, n = run_ort(onnx_path, spec, tmp)
+            if t is None:
+                note, onnx_path = n, None
+            else:
+                to.append(t)
+    med = lambda v: float(np.median(v)) if v else None  # noqa: E731
+    return dict(name=name, c=med(tc), torch=med(tt), ort=med(to), c_all=tc, torch_all=tt,
+                ort_all=to, c_line=c_line, ref=ref, c_steps=c_steps[:c_check],
+                ort_steps=ort_steps[:len(ort_ref or ref)], ort_ref=ort_ref or ref, note=note)
+
+
 @torch.no_grad()
 def main():
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    rounds = 3
+    if "--rounds" in args:
+        i = args.index("--rounds")
+        rounds = int(args[i + 1])
+        del args[i:i + 2]
+    if not args:
         sys.exit(__doc__)
-    bench = sys.argv[1]
-    tmp = sys.argv[2] if len(sys.argv) > 2 else tempfile.mkdtemp(prefix="clv_peers_")
+    bench = args[0]
+    tmp = args[1] if len(args) > 1 else tempfile.mkdtemp(prefix="clv_peers_")
     os.makedirs(tmp, exist_ok=True)
+    warnings.filterwarnings("ignore")  # torch.onnx.export's tracer warnings
     try:
         import onnx  # noqa: F401  (torch.onnx.export needs it)
         have_onnx = True
@@ -153,9 +184,7 @@ def main():
 
     def torch_step():
         state["y"], state["h"] = net(x, state["h"])
-    t_torch = median_step_us(torch_step)
-    t_c, c_steps, c_line = run_c(bench, path)
-    t_ort, ort_steps, ort_note = None, [], "python3-onnx missing: torch.onnx.export unavailable"
+    op, spec = None, None
     if have_onnx:
         op = os.path.join(tmp, "gru_mask.onnx")
         torch.onnx.export(net, (x, h0), op, input_names=["x", "h"], output_names=["mask", "h_out"],
@@ -163,8 +192,7 @@ def main():
         spec = {"inputs": {"x": {"shape": [1, 513], "data": x.ravel().tolist()},
                            "h": {"shape": [2, 1, 256], "data": h0.ravel().tolist()}},
                 "state": {"h_out": "h"}, "check": "mask"}
-        t_ort, ort_steps, ort_note = run_ort(op, spec, tmp)
-    rows.append(("gru-mask (1 frame)", t_c, t_torch, t_ort, c_line, ref, c_steps, ort_steps, ort_note))
+    rows.append(measure("gru-mask (1 frame)", rounds, bench, path, torch_step, op, spec, tmp, ref))
 
     # ---- conv-enc
     torch.manual_seed(1)
@@ -178,41 +206,40 @@ def main():
     # First C step has no history: equal to the encoder on the hop alone.
     ref = [summary(net(xs))]
     win = torch.randn(1, 1, hop + ctx) * 0.3
-    t_torch = median_step_us(lambda: net(win))
-    t_c, c_steps, c_line = run_c(bench, path)
-    t_ort, ort_steps, ort_note = None, [], "python3-onnx missing: torch.onnx.export unavailable"
+    op, spec = None, None
     if have_onnx:
         op = os.path.join(tmp, "conv_enc.onnx")
         torch.onnx.export(net, (win,), op, input_names=["x"], output_names=["y"], opset_version=14)
         spec = {"inputs": {"x": {"shape": [1, 1, hop + ctx], "data": win.ravel().tolist()}},
                 "check": "y"}
-        t_ort, ort_steps, ort_note = run_ort(op, spec, tmp)
-        ort_ref = summary(net(win))
-        ort_steps = ort_steps[:1]
-        if ort_steps and not close(ort_steps[0], ort_ref):
-            ort_note = f"ORT output differs from PyTorch: {ort_steps[0]} vs {ort_ref}"
-        ort_steps = []  # compared above against its own window
-    rows.append(("conv-enc (1024-sample hop)", t_c, t_torch, t_ort, c_line, ref, c_steps[:1], ort_steps,
-                 ort_note))
+    # ORT runs on the context window, so its outputs are checked against PyTorch on
+    # that window (ort_ref); C's first step against PyTorch on the hop alone (ref).
+    rows.append(measure("conv-enc (1024-sample hop)", rounds, bench, path, lambda: net(win), op, spec,
+                        tmp, ref, ort_ref=[summary(net(win))], c_check=1))
 
-    print(f"torch {torch.__version__}, threads 1; times are medians in microseconds per step")
+    print(f"torch {torch.__version__}, threads 1; medians over {rounds} rounds of the per-step "
+          "CPU time (each itself a median of 7 repetitions), microseconds")
     print(f"{'network':28s} {'C':>9s} {'PyTorch':>9s} {'ORT':>9s}  {'PyTorch/C':>9s} {'ORT/C':>7s}")
     ok = True
-    for name, t_c, t_torch, t_ort, c_line, ref, c_steps, ort_steps, note in rows:
-        ort_s = f"{t_ort:9.1f}" if t_ort else f"{'-':>9s}"
-        ratio_ort = f"{t_ort / t_c:7.2f}" if t_ort else f"{'-':>7s}"
-        print(f"{name:28s} {t_c:9.1f} {t_torch:9.1f} {ort_s}  {t_torch / t_c:9.2f} {ratio_ort}")
-        print(f"  C detail: {c_line}")
-        if note:
-            print(f"  note: {note}")
-        for i, r in enumerate(ref):
-            if i < len(c_steps) and not close(c_steps[i], r):
+    for r in rows:
+        ort_s = f"{r['ort']:9.1f}" if r["ort"] else f"{'-':>9s}"
+        ratio_ort = f"{r['ort'] / r['c']:7.2f}" if r["ort"] else f"{'-':>7s}"
+        print(f"{r['name']:28s} {r['c']:9.1f} {r['torch']:9.1f} {ort_s}  {r['torch'] / r['c']:9.2f} "
+              f"{ratio_ort}")
+        fmt = lambda v: " ".join(f"{t:.1f}" for t in v)  # noqa: E731
+        print(f"  rounds: C [{fmt(r['c_all'])}] PyTorch [{fmt(r['torch_all'])}] ORT [{fmt(r['ort_all'])}]")
+        print(f"  C detail: {r['c_line']}")
+        if r["note"]:
+            print(f"  note: {r['note']}")
+        for i, ref in enumerate(r["ref"]):
+            if i < len(r["c_steps"]) and not close(r["c_steps"][i], ref):
                 ok = False
-                print(f"  MISMATCH C step {i}: {c_steps[i]} vs PyTorch {r}")
-            if i < len(ort_steps) and not close(ort_steps[i], r):
+                print(f"  MISMATCH C step {i}: {r['c_steps'][i]} vs PyTorch {ref}")
+        for i, ref in enumerate(r["ort_ref"]):
+            if i < len(r["ort_steps"]) and not close(r["ort_steps"][i], ref):
                 ok = False
-                print(f"  MISMATCH ORT step {i}: {ort_steps[i]} vs PyTorch {r}")
-        if len(c_steps) < len(ref):
+                print(f"  MISMATCH ORT step {i}: {r['ort_steps'][i]} vs PyTorch {ref}")
+        if not r["c_steps"]:
             ok = False
             print("  C produced no outputs to compare")
     print("outputs agree (C, PyTorch, ORT)" if ok else "OUTPUTS DISAGREE")
