@@ -89,55 +89,49 @@ static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_read)(int, void *, size_t);
 static FILE *(*real_fopen)(const char *, const char *);
 
-__attribute__((constructor)) static void resolve(void)
-{
-    real_pthread_mutex_lock = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT, "pthread_mutex_lock");
-    real_pthread_mutex_trylock = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT, "pthread_mutex_trylock");
-    real_pthread_rwlock_rdlock = (int (*)(pthread_rwlock_t *))dlsym(RTLD_NEXT, "pthread_rwlock_rdlock");
-    real_pthread_rwlock_wrlock = (int (*)(pthread_rwlock_t *))dlsym(RTLD_NEXT, "pthread_rwlock_wrlock");
-    real_pthread_cond_wait = (int (*)(pthread_cond_t *, pthread_mutex_t *))dlsym(RTLD_NEXT, "pthread_cond_wait");
-    real_write = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
-    real_read = (ssize_t (*)(int, void *, size_t))dlsym(RTLD_NEXT, "read");
-    real_fopen = (FILE * (*)(const char *, const char *)) dlsym(RTLD_NEXT, "fopen");
-}
+/* Resolved on first use, not in a constructor: libraries initialised before this
+ * executable's constructors run (libgfortran, pulled in by OpenBLAS) already lock
+ * mutexes. */
+#define REAL(fn) \
+    (real_##fn ? real_##fn : (*(void **)&real_##fn = dlsym(RTLD_NEXT, #fn), real_##fn))
 
 int pthread_mutex_lock(pthread_mutex_t *m)
 {
     if (trapped) hit("pthread_mutex_lock");
-    return real_pthread_mutex_lock(m);
+    return REAL(pthread_mutex_lock)(m);
 }
 int pthread_mutex_trylock(pthread_mutex_t *m)
 {
     if (trapped) hit("pthread_mutex_trylock");
-    return real_pthread_mutex_trylock(m);
+    return REAL(pthread_mutex_trylock)(m);
 }
 int pthread_rwlock_rdlock(pthread_rwlock_t *l)
 {
     if (trapped) hit("pthread_rwlock_rdlock");
-    return real_pthread_rwlock_rdlock(l);
+    return REAL(pthread_rwlock_rdlock)(l);
 }
 int pthread_rwlock_wrlock(pthread_rwlock_t *l)
 {
     if (trapped) hit("pthread_rwlock_wrlock");
-    return real_pthread_rwlock_wrlock(l);
+    return REAL(pthread_rwlock_wrlock)(l);
 }
 int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
     if (trapped) hit("pthread_cond_wait");
-    return real_pthread_cond_wait(c, m);
+    return REAL(pthread_cond_wait)(c, m);
 }
 ssize_t write(int fd, const void *b, size_t n)
 {
     if (trapped) hit("write");
-    return real_write(fd, b, n);
+    return REAL(write)(fd, b, n);
 }
 ssize_t read(int fd, void *b, size_t n)
 {
     if (trapped) hit("read");
-    return real_read(fd, b, n);
+    return REAL(read)(fd, b, n);
 }
 FILE *fopen(const char *p, const char *m)
 {
     if (trapped) hit("fopen");
-    return real_fopen(p, m);
+    return REAL(fopen)(p, m);
 }
