@@ -100,6 +100,8 @@ ClvStatus clv_live_core_new(const ClvLiveConfig *cfg, ClvLiveCore **out)
     L->c_ag = L->ag = clv_clampf(cfg->accomp_gain, 0.0f, 16.0f);
     L->c_bypass = L->bypass = cfg->bypass != 0;
     L->fw_given_up = UINT32_MAX;
+    L->tagger = cfg->tagger;
+    atomic_init(&L->tag_dropped, 0);
     atomic_init(&L->freewheel, 0);
     atomic_init(&L->fw_gen, 0);
     atomic_init(&L->req_period, 0);
@@ -123,6 +125,7 @@ ClvStatus clv_live_core_new(const ClvLiveConfig *cfg, ClvLiveCore **out)
         L->scratch[i] = calloc(CLV_LIVE_MAX_BLOCK, sizeof(float));
         if (!L->scratch[i]) st = CLV_ERR_NOMEM;
     }
+    if (st == CLV_OK && !(L->mono = calloc(CLV_LIVE_MAX_BLOCK, sizeof(float)))) st = CLV_ERR_NOMEM;
     if (st == CLV_OK) st = clv_ring_new(sizeof(ClvLiveMsg), CLV_LIVE_RING_SLOTS, &L->to_audio);
     /* every engine ever in flight fits: at most a few exist at once */
     if (st == CLV_OK)
@@ -163,6 +166,7 @@ void clv_live_core_free(ClvLiveCore *L)
     clv_ring_free(L->retired);
     if (L->fw_sem_ok) sem_destroy(&L->fw_ready);
     for (int i = 0; i < 6; i++) free(L->scratch[i]);
+    free(L->mono);
     free(L);
 }
 
@@ -327,6 +331,7 @@ void clv_live_core_get_stats(ClvLiveCore *L, ClvLiveStats *st)
     st->misses = atomic_load_explicit(&L->misses, memory_order_relaxed);
     st->dropped = atomic_load_explicit(&L->dropped, memory_order_relaxed);
     st->resets = atomic_load_explicit(&L->resets, memory_order_relaxed);
+    st->tag_dropped = atomic_load_explicit(&L->tag_dropped, memory_order_relaxed);
     st->worker_load = load_f(&L->load_bits);
     const uint64_t bn = atomic_load_explicit(&L->busy_ns, memory_order_relaxed);
     const uint64_t bf = atomic_load_explicit(&L->busy_frames, memory_order_relaxed);

@@ -24,6 +24,7 @@
 
 #include "clv_common.h"
 #include "clv_registry.h"
+#include "clv_tag_runner.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,6 +47,9 @@ typedef struct {
     float vocal_gain;      /* linear, 0..16 */
     float accomp_gain;     /* linear, 0..16 */
     int bypass;
+    /* Optional sound-event tagger fed with the input (mono downmix) from the audio
+     * thread; not owned, must outlive the core. NULL = no tagging. */
+    ClvTagRunner *tagger;
     ClvLog log;
 } ClvLiveConfig;
 
@@ -70,6 +74,7 @@ typedef struct {
     uint64_t misses;     /* hops the audio thread needed but did not have, all engines */
     uint64_t dropped;    /* hops not queued because a worker was far behind */
     uint64_t resets;     /* history clears (transport starts, reset commands) */
+    uint64_t tag_dropped; /* input samples the tagger's ring had no room for */
     float worker_load;   /* worker time / real time for one hop (current engine) */
     float dsp_mean;      /* audio-callback time / block duration, mean since the last snapshot */
     float dsp_peak;      /* ... and the largest since the last snapshot */

@@ -59,6 +59,8 @@ struct ClvLiveCoreImpl {
     uint32_t fw_given_up;  /* generation for which no offline engine came in time */
     uint64_t cur_misses, cur_dropped; /* cur's counters at the last look */
     float *scratch[6];     /* the warming engine's outputs, CLV_LIVE_MAX_BLOCK each */
+    float *mono;           /* input downmix for the tagger, CLV_LIVE_MAX_BLOCK */
+    ClvTagRunner *tagger;  /* not owned; NULL = none */
 
     ClvRing *to_audio; /* ClvLiveMsg */
     ClvRing *retired;  /* ClvLiveEngine * */
@@ -73,6 +75,7 @@ struct ClvLiveCoreImpl {
     atomic_int latency;     /* of cur */
     atomic_int fw_pub;      /* audio's fw_active */
     atomic_uint_fast64_t frames, cycles, misses, dropped, resets, busy_ns, busy_frames;
+    atomic_uint_fast64_t tag_dropped;
     atomic_uint load_bits;  /* float: worker load of cur */
     atomic_uint peak_bits;  /* float: largest callback load since the last snapshot */
     atomic_uintptr_t running_pub; /* ClvEngine * of cur, for its separator name */

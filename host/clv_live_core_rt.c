@@ -242,6 +242,13 @@ void clv_live_core_process(ClvLiveCore *L, const float *const *in, float *const 
             switch_now = L->next_frames >= L->next_need;
         }
         clv_engine_process(L->cur->eng, ip, vo, ao, mo, m);
+        if (L->tagger) {
+            /* the tagger listens to the input: what is playing, not what is left */
+            for (int j = 0; j < m; j++) L->mono[j] = 0.5f * (ip[0][j] + ip[1][j]);
+            const int lost = clv_tag_runner_push(L->tagger, L->mono, m);
+            if (lost > 0)
+                atomic_fetch_add_explicit(&L->tag_dropped, (uint64_t)lost, memory_order_relaxed);
+        }
         if (switch_now) {
             float *const sm[CLV_LIVE_CHANNELS] = {L->scratch[0], L->scratch[1]};
             float *const sv[CLV_LIVE_CHANNELS] = {L->scratch[2], L->scratch[3]};

@@ -29,6 +29,7 @@
 #include "clv_live_backend.h"
 #include "clv_live_core.h"
 #include "clv_live_preset.h"
+#include "clv_tag_runner.h"
 #ifdef CLV_HAVE_JACK
 #include "clv_live_jack.h"
 #endif
@@ -170,7 +171,49 @@ typedef struct {
     ClvLiveCore *core;
     ClvLiveStreamInfo info;
     double t0;
+    ClvTagRunner *tags; /* NULL: no tagging */
+    ClvTagStep step;    /* the latest tagging step */
+    int have_step;
 } Session;
+
+/* Active labels of the latest step, highest score first. Returns the count. */
+static int active_tags(const Session *s, int *idx, int cap)
+{
+    if (!s->tags || !s->have_step) return 0;
+    int n = 0;
+    for (int i = 0; i < s->step.n_labels && n < cap; i++)
+        if (s->step.active[i]) idx[n++] = i;
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && s->step.score[idx[j]] > s->step.score[idx[j - 1]]; j--) {
+            int t = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = t;
+        }
+    return n;
+}
+
+/* Reads the tagger's results; events go out as JSON lines. */
+static void poll_tags(Session *s)
+{
+    if (!s->tags) return;
+    ClvTagStep st;
+    while (clv_tag_runner_poll_step(s->tags, &st)) {
+        s->step = st;
+        s->have_step = 1;
+    }
+    ClvTagEvent ev;
+    const ClvTagger *tg = clv_tag_runner_tagger(s->tags);
+    while (clv_tag_runner_poll_event(s->tags, &ev)) {
+        if (!g_out.json) continue;
+        fputs("{\"type\":\"tag\",\"label\":", stdout);
+        json_str(stdout, clv_tagger_label(tg, ev.label));
+        fprintf(stdout, ",\"onset\":%.2f,\"offset\":", ev.onset);
+        if (ev.offset < 0) fputs("null", stdout);
+        else fprintf(stdout, "%.2f", ev.offset);
+        fprintf(stdout, ",\"peak\":%.3f}\n", ev.peak);
+        fflush(stdout);
+    }
+}
 
 static void emit_status(Session *s, int force_json)
 {
@@ -204,20 +247,41 @@ static void emit_status(Session *s, int force_json)
         json_str(f, st.running);
         fputs(",\"op\":", f);
         json_str(f, op_name(st.op));
-        /* TODO(tagging): current tags once models/tagger.clvm ships */
-        fputs(",\"tags\":null}\n", f);
+        if (!s->tags) {
+            fputs(",\"tags\":null", f);
+        } else {
+            int idx[CLV_TAG_MAX_LABELS];
+            int n = active_tags(s, idx, CLV_TAG_MAX_LABELS);
+            const ClvTagger *tg = clv_tag_runner_tagger(s->tags);
+            fputs(",\"tags\":[", f);
+            for (int i = 0; i < n; i++) {
+                fputs(i ? ",{\"label\":" : "{\"label\":", f);
+                json_str(f, clv_tagger_label(tg, idx[i]));
+                fprintf(f, ",\"score\":%.3f}", s->step.score[idx[i]]);
+            }
+            fprintf(f, "],\"tag_time\":%.2f,\"tag_dropped\":%llu",
+                    s->have_step ? s->step.t : 0.0, (unsigned long long)st.tag_dropped);
+        }
+        fputs("}\n", f);
         fflush(f);
     }
     if (g_out.tty && !g_out.quiet) {
         char v[16], a[16];
         fmt_db(v, sizeof v, st.vocal_gain);
         fmt_db(a, sizeof a, st.accomp_gain);
+        char tags[128] = "";
+        int idx[CLV_TAG_MAX_LABELS];
+        int n = active_tags(s, idx, CLV_TAG_MAX_LABELS);
+        for (int i = 0, len = 0; i < n && i < 3 && len < (int)sizeof tags - 40; i++)
+            len += snprintf(tags + len, sizeof tags - (size_t)len, "%s%s %.0f%%", i ? ", " : " | ",
+                            clv_tagger_label(clv_tag_runner_tagger(s->tags), idx[i]),
+                            100.0 * s->step.score[idx[i]]);
         fprintf(stderr, "\r\033[K%s %d Hz/%d | latency %d (%.1f ms) | misses %llu xruns %llu | "
-                "dsp %.0f%%/%.0f%% worker %.0f%% | vocals %s accomp %s%s | %s%s",
+                "dsp %.0f%%/%.0f%% worker %.0f%% | vocals %s accomp %s%s | %s%s%s",
                 s->ops->name, st.sample_rate, st.period, st.latency, 1000.0 * st.latency / rate,
                 (unsigned long long)st.misses, (unsigned long long)bs.xruns, 100.0 * st.dsp_mean,
                 100.0 * st.dsp_peak, 100.0 * st.worker_load, v, a, st.bypass ? " BYPASS" : "",
-                st.running, st.freewheel ? " [freewheel]" : "");
+                st.running, st.freewheel ? " [freewheel]" : "", tags);
         fflush(stderr);
         g_out.status_drawn = 1;
     }
@@ -239,6 +303,8 @@ typedef struct {
     const char *control;
     int list_devices;
     int list_presets;
+    const char *tagger;
+    int no_tags;
     ClvLiveBackendConfig bcfg;
     ClvLiveConnections conn;
 } Options;
@@ -262,6 +328,9 @@ static void usage(FILE *f)
 "      --preset FILE[#NAME]|NAME   an LV2 preset of cleave.lv2; options given\n"
 "                          on the command line override its values\n"
 "      --list-presets      list the presets found and exit\n"
+"      --tagger FILE       sound-event tagger model (default: the shipped\n"
+"                          tagger.clvm when found); its tags show in the status\n"
+"      --no-tags           no tagging (saves the tagger's CPU time)\n"
 "Audio system:\n"
 "      --backend jack|portaudio   (default jack)\n"
 "  -n, --name NAME         JACK client name (default cleave)\n"
@@ -325,7 +394,8 @@ enum {
     OPT_OP = 256, OPT_VOCALS, OPT_ACCOMP, OPT_BYPASS, OPT_PRESET, OPT_LIST_PRESETS, OPT_BACKEND,
     OPT_SERVER, OPT_CONNECT, OPT_INPUT, OPT_OUTPUT, OPT_VOUT, OPT_AOUT, OPT_TRANSPORT,
     OPT_LIST_DEVICES, OPT_DEVICE, OPT_IN_DEVICE, OPT_OUT_DEVICE, OPT_RATE, OPT_PERIOD,
-    OPT_MONITOR, OPT_JSON, OPT_INTERVAL, OPT_CONTROL, OPT_DURATION, OPT_HEADROOM,
+    OPT_MONITOR, OPT_JSON, OPT_INTERVAL, OPT_CONTROL, OPT_DURATION, OPT_HEADROOM, OPT_TAGGER,
+    OPT_NO_TAGS,
 };
 
 static int parse_options(int argc, char **argv, Options *o)
@@ -349,6 +419,8 @@ static int parse_options(int argc, char **argv, Options *o)
         {"accomp-output", required_argument, NULL, OPT_AOUT},
         {"transport-reset", no_argument, NULL, OPT_TRANSPORT},
         {"headroom", required_argument, NULL, OPT_HEADROOM},
+        {"tagger", required_argument, NULL, OPT_TAGGER},
+        {"no-tags", no_argument, NULL, OPT_NO_TAGS},
         {"list-devices", no_argument, NULL, OPT_LIST_DEVICES},
         {"device", required_argument, NULL, OPT_DEVICE},
         {"input-device", required_argument, NULL, OPT_IN_DEVICE},
@@ -419,6 +491,8 @@ static int parse_options(int argc, char **argv, Options *o)
         case OPT_VOUT: o->conn.vocals = optarg; break;
         case OPT_AOUT: o->conn.accomp = optarg; break;
         case OPT_TRANSPORT: o->bcfg.transport_reset = 1; break;
+        case OPT_TAGGER: o->tagger = optarg; break;
+        case OPT_NO_TAGS: o->no_tags = 1; break;
         case OPT_HEADROOM:
             if (clv_cli_parse_int(optarg, 0, 65536, &lv))
                 return clv_cli_usage_error("live", "--headroom: expected 0..65536 frames, got '%s'",
@@ -795,6 +869,22 @@ int clv_cmd_live(int argc, char **argv)
     lc.accomp_gain = db_gain(o.accomp_db);
     lc.bypass = o.bypass;
     lc.log = g_log;
+    if (!o.no_tags) {
+        char tpath[4096];
+        const char *tp = o.tagger;
+        if (!tp && clv_tagger_find_default(tpath, sizeof tpath) == CLV_OK) tp = tpath;
+        if (tp) {
+            /* four seconds of ring: the tagger's worker runs a step every half second */
+            if (clv_tag_runner_new(tp, s.info.sample_rate, 4.0, &g_log, &s.tags) != CLV_OK) {
+                if (o.tagger) goto done; /* asked for by name: a failure is an error */
+                clv_log(&g_log, CLV_LOG_WARNING, "%s: tagging is off", tp);
+                s.tags = NULL;
+            }
+        } else {
+            say("no tagger model found (%s): tagging is off", CLV_TAGGER_DEFAULT_FILE);
+        }
+    }
+    lc.tagger = s.tags;
     if (s.info.sample_rate < 8000 || s.info.sample_rate > 192000) {
         clv_cli_error("the audio system runs at %d Hz; cleave handles 8000..192000 Hz",
                       s.info.sample_rate);
@@ -888,6 +978,7 @@ int clv_cmd_live(int argc, char **argv)
                                                   : "latency",
                        m);
         }
+        poll_tags(&s);
         if (now >= next_status) {
             emit_status(&s, 0);
             next_status = now + o.interval;
@@ -937,6 +1028,7 @@ done:
             (unsigned long long)st.frames, (unsigned long long)st.misses);
     }
     clv_live_core_free(s.core);
+    clv_tag_runner_free(s.tags); /* after the audio thread that fed it is gone */
     if (li.fd >= 0 && li.fd != STDIN_FILENO) close(li.fd);
     if (fifo_created) unlink(o.control);
     if (handlers) {

@@ -383,6 +383,11 @@ def part_separate():
         check(bad * len(mix) <= misses * hop_frames, "realtime with %d misses: at most that many "
               "hops differ (%.0f frames do)" % (misses, bad * len(mix)))
     check(st["resets"] == 1, "transport start cleared the history once (resets %d)" % st["resets"])
+    if os.path.exists(os.path.join(os.path.dirname(HERE), "models", "tagger.clvm")):
+        tags = [m["label"] for m in live.all if m.get("type") == "tag"]
+        check(isinstance(st["tags"], list) and st["tag_time"] > 6.0, "the tagger listened to the "
+              "whole run (%.1f s; tags now %s; events %s)" % (st.get("tag_time", 0), st["tags"],
+                                                             sorted(set(tags))))
     check(live.quit() == 0, "quit command: exit 0")
     jack.stop()
 

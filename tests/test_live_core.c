@@ -288,6 +288,31 @@ int main(void)
             (unsigned long long)st.frames, (unsigned long long)st.misses,
             (unsigned long long)st.dropped, st.dsp_mean, st.dsp_peak);
     clv_live_core_free(core);
+
+    /* 7. with the tagger fed from the audio thread (when its model ships) */
+    char tpath[4096];
+    ClvTagRunner *tags = NULL;
+    if (clv_tagger_find_default(tpath, sizeof tpath) == CLV_OK
+        && clv_tag_runner_new(tpath, RATE, 4.0, NULL, &tags) == CLV_OK) {
+        cfg.tagger = tags;
+        CHECK(clv_live_core_new(&cfg, &core) == CLV_OK, "core with tagger");
+        pos = 0;
+        for (int i = 0; i < 3 * RATE / 256; i++) block(core, 256, 0);
+        CHECK(clv_trap_count() == base, "tagger feed: forbidden calls on the audio thread (%ld)",
+              clv_trap_count() - base);
+        clv_tag_runner_drain(tags);
+        ClvTagStep step;
+        int steps = 0;
+        while (clv_tag_runner_poll_step(tags, &step)) steps++;
+        clv_live_core_get_stats(core, &st);
+        CHECK(steps >= 4 || st.tag_dropped > 0, "tagger ran %d steps over 3 s", steps);
+        fprintf(stderr, "tagger: %d steps, %llu samples dropped\n", steps,
+                (unsigned long long)st.tag_dropped);
+        clv_live_core_free(core);
+        clv_tag_runner_free(tags);
+    } else {
+        fprintf(stderr, "no tagger model: tagging part skipped\n");
+    }
     for (int c = 0; c < 2; c++) free(xin[c]);
     for (int i = 0; i < 6; i++) free(yout[i]);
     TEST_DONE();
