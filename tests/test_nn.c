@@ -21,6 +21,29 @@
 #include "clv_nn.h"
 #include "clv_test.h"
 
+/* Allocation and lock trap: the test links with -Wl,--wrap=... for these, so
+ * every call from cleave's own code (the static libraries) passes through here.
+ * (tests/clv_rt_trap.c interposes globally, which OpenBLAS's libgfortran start-up
+ * does not survive.) */
+#include <pthread.h>
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+void __real_free(void *p);
+void *__real_aligned_alloc(size_t a, size_t n);
+int __real_pthread_mutex_lock(pthread_mutex_t *m);
+int __real_pthread_once(pthread_once_t *o, void (*f)(void));
+static int trap_on;
+static long trap_hits, wrapped_calls;
+#define TRAP() (wrapped_calls++, trap_hits += trap_on)
+void *__wrap_malloc(size_t n) { TRAP(); return __real_malloc(n); }
+void *__wrap_calloc(size_t n, size_t m) { TRAP(); return __real_calloc(n, m); }
+void *__wrap_realloc(void *p, size_t n) { TRAP(); return __real_realloc(p, n); }
+void __wrap_free(void *p) { TRAP(); __real_free(p); }
+void *__wrap_aligned_alloc(size_t a, size_t n) { TRAP(); return __real_aligned_alloc(a, n); }
+int __wrap_pthread_mutex_lock(pthread_mutex_t *m) { TRAP(); return __real_pthread_mutex_lock(m); }
+int __wrap_pthread_once(pthread_once_t *o, void (*f)(void)) { TRAP(); return __real_pthread_once(o, f); }
+
 #define TOL 1e-4
 #define GUARD 32
 #define SENTINEL 1234.5678f
@@ -775,8 +798,64 @@ static void test_math(void)
     free(t);
 }
 
+/* The per-frame streaming paths allocate nothing and take no lock: run them with
+ * the trap armed (see __wrap_malloc above). */
+static void test_realtime(void)
+{
+    const int H = 24, bins = 33;
+    ClvRnnCell g[2], l[1];
+    ClvLinear fin, fout;
+    ClvConv1d cv = {4, 6, 3, 1, 0, 2, 1, T("conv1ds0.w"), T("conv1ds0.b")};
+    CHECK(clv_nn_bind_linear(G, "masknet.fc_in", bins, H, &fin) == CLV_OK, "bind");
+    CHECK(clv_nn_bind_linear(G, "masknet.fc_out", H, bins, &fout) == CLV_OK, "bind");
+    for (int i = 0; i < 2; i++)
+        CHECK(clv_nn_bind_rnn_cell(G, "masknet.gru", CLV_RNN_GRU, i, 0, H, H, &g[i]) == CLV_OK, "bind");
+    CHECK(clv_nn_bind_rnn_cell(G, "rnn2", CLV_RNN_LSTM, 0, 0, 12, 16, &l[0]) == CLV_OK, "bind");
+    ClvArena a;
+    ClvRnnStream gs, ls;
+    ClvConv1dStream cs;
+    const float *pin = NULL;
+    float *h = NULL, *y = NULL, *co = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0) clv_arena_init_sizing(&a);
+        else CHECK(clv_arena_new(&a, clv_arena_used(&a)) == CLV_OK, "arena");
+        clv_rnn_stream_init(&gs, CLV_RNN_GRU, 2, g, &a);
+        clv_rnn_stream_init(&ls, CLV_RNN_LSTM, 1, l, &a);
+        clv_conv1d_stream_init(&cs, &cv, 16, 4, &a);
+        clv_linear_pack(&fin, &a, &pin);
+        h = clv_arena_floats(&a, (size_t)H);
+        y = clv_arena_floats(&a, (size_t)bins);
+        co = clv_arena_floats(&a, (size_t)6 * 32);
+    }
+    CHECK(!clv_arena_overflowed(&a) && co, "arena layout");
+    if (!co) return;
+    trap_hits = 0;
+    trap_on = 1;
+    for (int t = 0; t < 50; t++) {
+        const float *x = T("masknet.x") + (size_t)(t % 12) * bins;
+        clv_linear_packed(&fin, pin, x, h);
+        clv_relu(h, (size_t)H);
+        clv_rnn_stream_step(&gs, h, h);
+        clv_linear(&fout, h, 1, y);
+        clv_sigmoid(y, (size_t)bins);
+        clv_rnn_stream_step(&ls, x, NULL);
+        clv_conv1d_stream_process(&cs, T("conv1ds0.x"), t % 16, co);
+    }
+    clv_rnn_stream_reset(&gs);
+    clv_conv1d_stream_reset(&cs);
+    trap_on = 0;
+    CHECK(trap_hits == 0, "%ld allocations or locks in streaming kernels", trap_hits);
+    /* The trap sees the library's own allocations (arena: aligned_alloc + free). */
+    long calls = wrapped_calls;
+    ClvArena probe;
+    if (clv_arena_new(&probe, 100) == CLV_OK) clv_arena_free(&probe);
+    CHECK(wrapped_calls == calls + 2, "allocation wrapping not active (%ld calls)", wrapped_calls - calls);
+    clv_arena_free(&a);
+}
+
 static void run_all(void)
 {
+    test_realtime();
     test_math();
     worst_rel = 0;
     test_gemm();
