@@ -578,43 +578,53 @@ int main(int argc, char **argv)
         for (int i = 0; i < 3000; i++) fputc((i * 7919) & 0xff, cf);
         fclose(cf);
     }
+    /* phase a: operating-point swaps (centre); phase b: separator swaps (a neural
+     * model, when the registry has a second separator, loads and warms on the
+     * worker; with one separator, 1 is clamped to 0); phase c: a missing file, a
+     * corrupt file and a patch:Get, each given time to finish so that requests do
+     * not coalesce. Every run() and work_response() is under the trap. */
     static const uint32_t sizes[] = {0, 1, 7, 64, 256, 512, 33, 128};
-    const int loaded0 = log_count("loaded");
     long frames = 0;
-    int swaps = 0;
-    for (int round = 0; frames < 4L * RATE; round++) {
-        const uint32_t n = sizes[round % 8];
-        if (round % 150 == 75) {
-            h.ctl[P_OP] = h.ctl[P_OP] > 0.5f ? 0.0f : 1.0f;
-            swaps++;
+    int rounds = 0;
+    int swaps[2] = {0, 0}, loaded[2];
+    for (int phase = 0; phase < 3; phase++) {
+        const int loaded0 = log_count("loaded");
+        h.ctl[P_OP] = 0.0f;
+        h.ctl[P_SEPARATOR] = 0.0f;
+        for (long pf = 0, r = 0; pf < 2L * RATE; rounds++, r++) {
+            const uint32_t n = sizes[rounds % 8];
+            int keep = 0;
+            if (phase == 0 && r % 200 == 100) {
+                h.ctl[P_OP] = h.ctl[P_OP] > 0.5f ? 0.0f : 1.0f;
+                swaps[0]++;
+            } else if (phase == 1 && r % 600 == 300) {
+                h.ctl[P_SEPARATOR] = h.ctl[P_SEPARATOR] > 0.5f ? 0.0f : 1.0f;
+                swaps[1]++;
+            } else if (phase == 2 && (r == 100 || r == 700 || r == 1300)) {
+                send_patch(&h, r == 100 ? missing : r == 700 ? corrupt : NULL, 0);
+                keep = 1;
+            }
+            h.ctl[P_VOCAL_DB] = (float)(rounds % 13) - 6.0f;
+            cycle(&h, n, 1, keep);
+            pf += n;
+            frames += n;
+            if (n >= 256) {
+                struct timespec ts = {0, (long)(1e9 * n / RATE / 2)};
+                nanosleep(&ts, NULL);
+            }
         }
-        h.ctl[P_VOCAL_DB] = (float)(round % 13) - 6.0f;
-        int keep = 0;
-        if (round == 400) {
-            send_patch(&h, missing, 0);
-            keep = 1;
-        } else if (round == 900) {
-            send_patch(&h, corrupt, 0);
-            keep = 1;
-        } else if (round == 1300) {
-            send_patch(&h, NULL, 0);
-            keep = 1;
-        }
-        cycle(&h, n, 1, keep);
-        frames += n;
-        if (n >= 256) {
-            struct timespec ts = {0, (long)(1e9 * n / RATE / 4)};
-            nanosleep(&ts, NULL);
-        }
+        wait_worker(&h);
+        if (phase < 2) loaded[phase] = log_count("loaded") - loaded0;
     }
-    wait_worker(&h);
-    printf("%ld frames in %d-frame blocks, %d op swaps: %ld forbidden calls on the audio thread\n",
-           frames, 8, swaps, clv_trap_count() - trap_base);
+    printf("%ld frames in blocks of 0..512 frames, %d operating-point and %d separator swaps "
+           "(%d and %d loaded): %ld forbidden calls on the audio thread\n",
+           frames, swaps[0], swaps[1], loaded[0], loaded[1], clv_trap_count() - trap_base);
     CHECK(clv_trap_count() == trap_base, "%ld allocation/lock/IO calls in run()/work_response()",
           clv_trap_count() - trap_base);
-    /* swaps requested while one is in flight coalesce: at least half go through */
-    CHECK(log_count("loaded") >= loaded0 + swaps / 2, "separator swaps did not go through (%d of %d)",
-          log_count("loaded") - loaded0, swaps);
+    /* a swap requested while one is in flight may coalesce with the next */
+    CHECK(loaded[0] >= swaps[0] / 2, "operating-point swaps did not go through (%d of %d)", loaded[0],
+          swaps[0]);
+    CHECK(loaded[1] >= 1 || log_count("cannot load") > 0, "separator swaps neither loaded nor failed");
     CHECK(log_count(missing) >= 1, "missing model file not named in the log");
     CHECK(log_count(corrupt) >= 1, "corrupt model file not named in the log");
     CHECK(log_count("keeping the current separator") >= 2, "log does not say the separator was kept");
@@ -638,7 +648,6 @@ int main(int argc, char **argv)
     CHECK(clv_trap_count() == trap_base, "oversized block: %ld forbidden calls", clv_trap_count() - trap_base);
 
     /* 4. absurd control values */
-    const float lat_before = h.ctl[P_LATENCY];
     h.ctl[P_VOCAL_DB] = NAN;
     h.ctl[P_ACCOMP_DB] = 1e30f;
     h.ctl[P_SEPARATOR] = 1e9f;
@@ -649,7 +658,7 @@ int main(int argc, char **argv)
     CHECK(all_finite(&h, 256), "non-finite output after absurd controls");
     err = mix_error(&h, 256, 1.0, pow(10.0, 12.0 / 20.0));
     CHECK(err < 1e-4, "vocal NaN should keep 0 dB and accomp 1e30 clamp to +12 dB (err %g)", err);
-    CHECK(h.ctl[P_LATENCY] == lat_before, "latency changed on absurd separator/offline values");
+    CHECK(h.ctl[P_LATENCY] > 0.0f, "no latency after absurd separator/offline values");
     CHECK(log_count("vocal_db got a non-finite value") >= 1, "NaN on vocal_db not logged");
     CHECK(log_count("accomp_db value 1e+30 is out of range") >= 1, "1e30 on accomp_db not logged");
     CHECK(log_count("separator value 1e+09 is out of range") >= 1, "1e9 on separator not logged");
