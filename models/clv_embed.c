@@ -1,0 +1,527 @@
+/* SPDX-License-Identifier: ISC */
+/* Clip embeddings: resampler -> log-mel -> frame ring -> the tagger's CNN up to
+ * its pooled features -> optional projection head -> L2 normalisation.
+ *
+ * Design: the network is bound by name from the model file through the public
+ * .clvm and kernel APIs (the tensors of models/train/tag_model.py, batch norm
+ * folded; plus head.0 / head.2 for an embed model), so the tagger's own file
+ * serves as well as a dedicated embedding model. Unlike the rolling tagger, the
+ * time axis is not fixed: a clip is run over all its frames (up to
+ * CLV_EMBED_MAX_FRAMES), which is what the PyTorch twin (train_embed.py,
+ * clip_embedding) does, so embeddings of short library clips see the whole clip.
+ * All buffers are sized for the longest pass at creation and carved from one
+ * arena. Frames arrive into a ring of CLV_EMBED_MAX_FRAMES; a window runs every
+ * half ring once the ring is full, and the end decides between one pass over
+ * everything (short clips) and a last window ending at the final frame. */
+#include "clv_embed.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "clv_arena.h"
+#include "clv_clvm.h"
+#include "clv_mel.h"
+#include "clv_nn.h"
+#include "clv_resample.h"
+
+#ifndef CLV_MODEL_INSTALL_DIR
+#define CLV_MODEL_INSTALL_DIR "/usr/local/share/cleave/models"
+#endif
+#ifndef CLV_MODEL_SOURCE_DIR
+#define CLV_MODEL_SOURCE_DIR "models"
+#endif
+
+#define EMB_CONVS 4
+#define EMB_CHUNK 4096 /* input samples per resampler call */
+#define EMB_HOP (CLV_EMBED_MAX_FRAMES / 2)
+
+struct ClvEmbedderImpl {
+    ClvLog log;
+    ClvClvm *model;
+    ClvArena arena;
+    ClvMel *mel;
+    ClvResample *rs;   /* for rs_rate; NULL when the clip is at the model rate */
+    int rs_rate;
+    double rs_skip;    /* resampler delay still to drop, in output samples */
+    const char *arch;
+    int model_rate, n_mels, window, dim, pooled_dim, head_hidden;
+    float log_floor;
+    int clip_rate;
+    int started;
+    ClvConv2d conv[EMB_CONVS];
+    int ch[EMB_CONVS];
+    ClvLinear head0, head2; /* head2.out_features == 0: no head */
+    const float *norm_mean, *norm_std;
+    float dct[CLV_EMBED_MFCC_DIM * 1024];
+    /* clip state */
+    float *ring;       /* [MAX_FRAMES, n_mels] */
+    int ring_head;     /* slot of the next frame */
+    int64_t frames;    /* frames this clip */
+    int64_t last_end;  /* frame count at the end of the last window, 0 = none */
+    int windows;
+    float *acc;        /* [dim] sum of normalised window embeddings */
+    float *mfcc;       /* [MFCC_MAX_FRAMES, MFCC_DIM] */
+    int mfcc_frames;
+    /* buffers */
+    float *chunk, *rs_out, *mel_out, *ordered;
+    size_t rs_cap;
+    int mel_cap;
+    float *act_a, *act_b, *scratch, *pooled, *hidden, *emb;
+};
+
+static ClvStatus meta_int(ClvEmbedder *e, const char *key, long lo, long hi, int *out)
+{
+    int64_t v;
+    ClvStatus st = clv_clvm_meta_int(e->model, key, &v);
+    if (st != CLV_OK) return st;
+    if (v < lo || v > hi) {
+        clv_log(&e->log, CLV_LOG_ERROR, "%s: metadata '%s' = %lld is out of range %ld..%ld",
+                clv_clvm_path(e->model), key, (long long)v, lo, hi);
+        return CLV_ERR_FORMAT;
+    }
+    *out = (int)v;
+    return CLV_OK;
+}
+
+static ClvStatus meta_float(ClvEmbedder *e, const char *key, double lo, double hi, double *out)
+{
+    ClvStatus st = clv_clvm_meta_float(e->model, key, out);
+    if (st != CLV_OK) return st;
+    if (!(*out >= lo && *out <= hi)) {
+        clv_log(&e->log, CLV_LOG_ERROR, "%s: metadata '%s' = %g is out of range %g..%g",
+                clv_clvm_path(e->model), key, *out, lo, hi);
+        return CLV_ERR_FORMAT;
+    }
+    return CLV_OK;
+}
+
+static void layout(ClvEmbedder *e, ClvArena *a)
+{
+    size_t biggest = 0, scratch = 0;
+    int h = e->n_mels, w = CLV_EMBED_MAX_FRAMES;
+    for (int i = 0; i < EMB_CONVS; i++) {
+        size_t s = clv_conv2d_scratch(&e->conv[i], h, w);
+        if (s > scratch) scratch = s;
+        size_t n = (size_t)e->ch[i] * h * w;
+        if (n > biggest) biggest = n;
+        if ((size_t)e->conv[i].in_ch * h * w > biggest) biggest = (size_t)e->conv[i].in_ch * h * w;
+        if (i < EMB_CONVS - 1) {
+            h /= 2;
+            w /= 2;
+        }
+    }
+    e->ring = clv_arena_floats(a, (size_t)CLV_EMBED_MAX_FRAMES * e->n_mels);
+    e->ordered = clv_arena_floats(a, (size_t)CLV_EMBED_MAX_FRAMES * e->n_mels);
+    e->acc = clv_arena_floats(a, (size_t)e->dim);
+    e->mfcc = clv_arena_floats(a, (size_t)CLV_EMBED_MFCC_MAX_FRAMES * CLV_EMBED_MFCC_DIM);
+    e->chunk = clv_arena_floats(a, EMB_CHUNK);
+    e->rs_out = clv_arena_floats(a, e->rs_cap);
+    e->mel_out = clv_arena_floats(a, (size_t)e->mel_cap * e->n_mels);
+    e->act_a = clv_arena_floats(a, biggest);
+    e->act_b = clv_arena_floats(a, biggest);
+    e->scratch = clv_arena_floats(a, scratch ? scratch : 1);
+    e->pooled = clv_arena_floats(a, (size_t)e->pooled_dim);
+    e->hidden = clv_arena_floats(a, e->head_hidden > 0 ? (size_t)e->head_hidden : 1);
+    e->emb = clv_arena_floats(a, (size_t)e->dim);
+}
+
+ClvStatus clv_embed_new(const char *path, const ClvLog *log, ClvEmbedder **out)
+{
+    if (!out) return CLV_ERR_INVALID;
+    *out = NULL;
+    ClvLog quiet = {0};
+    if (!log) log = &quiet;
+    if (!path) return CLV_ERR_INVALID;
+    ClvEmbedder *e = calloc(1, sizeof *e);
+    if (!e) return CLV_ERR_NOMEM;
+    e->log = *log;
+    ClvStatus st = clv_clvm_load(path, log, &e->model);
+    if (st != CLV_OK) goto fail;
+    if ((st = clv_clvm_meta_string(e->model, "arch", &e->arch)) != CLV_OK) goto fail;
+    const int is_embed = strcmp(e->arch, "cleave-embed-cnn") == 0;
+    if (!is_embed && strcmp(e->arch, "cleave-tagger-cnn") != 0) {
+        clv_log(log, CLV_LOG_ERROR, "%s: architecture '%s' gives no embeddings (expected "
+                "'cleave-embed-cnn' or 'cleave-tagger-cnn')", path, e->arch);
+        st = CLV_ERR_UNSUPPORTED;
+        goto fail;
+    }
+    ClvMelConfig mc;
+    int nfft, hop, nmels;
+    double fmin, fmax, floor_;
+    if ((st = meta_int(e, "sample_rate", 8000, 48000, &e->model_rate)) != CLV_OK ||
+        (st = meta_int(e, "n_fft", 16, 65536, &nfft)) != CLV_OK ||
+        (st = meta_int(e, "hop", 1, 65536, &hop)) != CLV_OK ||
+        (st = meta_int(e, "n_mels", CLV_EMBED_MFCC_DIM + 1, 1024, &nmels)) != CLV_OK ||
+        (st = meta_float(e, "fmin", 0.0, 1e6, &fmin)) != CLV_OK ||
+        (st = meta_float(e, "fmax", 0.0, 1e6, &fmax)) != CLV_OK ||
+        (st = meta_float(e, "log_floor", 1e-30, 1.0, &floor_)) != CLV_OK ||
+        (st = meta_int(e, "window_frames", 8, CLV_EMBED_MAX_FRAMES, &e->window)) != CLV_OK)
+        goto fail;
+    mc.sample_rate = e->model_rate;
+    mc.n_fft = nfft;
+    mc.hop = hop;
+    mc.n_mels = nmels;
+    mc.fmin = fmin;
+    mc.fmax = fmax;
+    mc.log_floor = floor_;
+    if (clv_mel_config_check(&mc) != CLV_OK) {
+        clv_log(log, CLV_LOG_ERROR, "%s: inconsistent front-end metadata (n_fft %d, hop %d, "
+                "%d bands, %g..%g Hz)", path, nfft, hop, nmels, fmin, fmax);
+        st = CLV_ERR_FORMAT;
+        goto fail;
+    }
+    e->n_mels = nmels;
+    e->log_floor = logf((float)floor_);
+    const int64_t *chans = NULL;
+    int nc = 0;
+    if ((st = clv_clvm_meta_ints(e->model, "channels", &chans, &nc)) != CLV_OK) goto fail;
+    if (nc != EMB_CONVS) {
+        clv_log(log, CLV_LOG_ERROR, "%s: %d conv blocks, the embedding network has %d", path, nc,
+                EMB_CONVS);
+        st = CLV_ERR_UNSUPPORTED;
+        goto fail;
+    }
+    int in_ch = 1, hh = nmels, ww = e->window;
+    for (int i = 0; i < EMB_CONVS; i++) {
+        if (chans[i] < 1 || chans[i] > 1024) {
+            clv_log(log, CLV_LOG_ERROR, "%s: channels[%d] = %lld is out of range 1..1024", path,
+                    i, (long long)chans[i]);
+            st = CLV_ERR_FORMAT;
+            goto fail;
+        }
+        e->ch[i] = (int)chans[i];
+        ClvConv2d *c = &e->conv[i];
+        c->in_ch = in_ch;
+        c->out_ch = e->ch[i];
+        c->kh = c->kw = 3;
+        c->sh = c->sw = 1;
+        c->ph = c->pw = 1;
+        c->dh = c->dw = 1;
+        c->groups = 1;
+        char name[32];
+        snprintf(name, sizeof name, "convs.%d", i);
+        if ((st = clv_nn_bind_conv2d(e->model, name, c)) != CLV_OK) goto fail;
+        if ((st = clv_conv2d_check(c)) != CLV_OK) goto fail;
+        in_ch = e->ch[i];
+        if (i < EMB_CONVS - 1) {
+            hh /= 2;
+            ww /= 2;
+        }
+        if (hh < 1 || ww < 1) {
+            clv_log(log, CLV_LOG_ERROR, "%s: window of %d frames x %d bands is too small for "
+                    "the pooling", path, e->window, nmels);
+            st = CLV_ERR_FORMAT;
+            goto fail;
+        }
+    }
+    e->pooled_dim = 2 * in_ch;
+    if ((st = CLV_CLVM_BIND(e->model, "norm_mean", &e->norm_mean, nmels)) != CLV_OK) goto fail;
+    if ((st = CLV_CLVM_BIND(e->model, "norm_std", &e->norm_std, nmels)) != CLV_OK) goto fail;
+    for (int i = 0; i < nmels; i++) {
+        if (!(e->norm_std[i] > 0.0f) || !isfinite(e->norm_mean[i]) || !isfinite(e->norm_std[i])) {
+            clv_log(log, CLV_LOG_ERROR, "%s: norm_std[%d] = %g must be positive and finite", path,
+                    i, e->norm_std[i]);
+            st = CLV_ERR_FORMAT;
+            goto fail;
+        }
+    }
+    if (is_embed) {
+        if ((st = meta_int(e, "head_hidden", 1, 4096, &e->head_hidden)) != CLV_OK ||
+            (st = meta_int(e, "embed_dim", 1, CLV_EMBED_MAX_DIM, &e->dim)) != CLV_OK)
+            goto fail;
+        if ((st = clv_nn_bind_linear(e->model, "head.0", e->pooled_dim, e->head_hidden,
+                                     &e->head0)) != CLV_OK ||
+            (st = clv_nn_bind_linear(e->model, "head.2", e->head_hidden, e->dim, &e->head2)) !=
+                CLV_OK)
+            goto fail;
+    } else {
+        e->dim = e->pooled_dim;
+    }
+    /* Orthonormal DCT-II rows k = 1..MFCC_DIM (scipy.fft.dct(norm='ortho')). */
+    for (int k = 1; k <= CLV_EMBED_MFCC_DIM; k++)
+        for (int n = 0; n < nmels; n++)
+            e->dct[(size_t)(k - 1) * nmels + n] =
+                (float)(sqrt(2.0 / nmels) * cos(M_PI * k * (2.0 * n + 1.0) / (2.0 * nmels)));
+    if ((st = clv_mel_new(&mc, &e->mel)) != CLV_OK) goto fail;
+    /* Largest resampler output per chunk: 8 kHz in -> 48 kHz model at most. */
+    e->rs_cap = (size_t)ceil((double)EMB_CHUNK * e->model_rate / 8000.0) + 256;
+    e->mel_cap = (int)(e->rs_cap / (size_t)hop) + 2;
+    ClvArena sizing;
+    clv_arena_init_sizing(&sizing);
+    layout(e, &sizing);
+    if ((st = clv_arena_new(&e->arena, clv_arena_used(&sizing))) != CLV_OK) goto fail;
+    layout(e, &e->arena);
+    if (clv_arena_overflowed(&e->arena)) {
+        st = CLV_ERR_NOMEM;
+        goto fail;
+    }
+    *out = e;
+    return CLV_OK;
+fail:
+    clv_embed_free(e);
+    return st;
+}
+
+void clv_embed_free(ClvEmbedder *e)
+{
+    if (!e) return;
+    clv_mel_free(e->mel);
+    clv_resample_free(e->rs);
+    clv_arena_free(&e->arena);
+    clv_clvm_free(e->model);
+    free(e);
+}
+
+ClvStatus clv_embed_find_default(char *out, size_t cap)
+{
+    const char *dirs[3] = {getenv("CLV_MODEL_DIR"), CLV_MODEL_INSTALL_DIR, CLV_MODEL_SOURCE_DIR};
+    const char *files[2] = {CLV_EMBED_DEFAULT_FILE, "tagger.clvm"};
+    for (int f = 0; f < 2; f++)
+        for (int i = 0; i < 3; i++) {
+            if (!dirs[i] || !dirs[i][0]) continue;
+            int n = snprintf(out, cap, "%s/%s", dirs[i], files[f]);
+            struct stat sb;
+            if (n > 0 && (size_t)n < cap && stat(out, &sb) == 0 && S_ISREG(sb.st_mode))
+                return CLV_OK;
+        }
+    if (cap) out[0] = 0;
+    return CLV_ERR_NOT_FOUND;
+}
+
+int clv_embed_dim(const ClvEmbedder *e) { return e->dim; }
+const char *clv_embed_arch(const ClvEmbedder *e) { return e->arch; }
+int clv_embed_model_rate(const ClvEmbedder *e) { return e->model_rate; }
+int clv_embed_window_frames(const ClvEmbedder *e) { return e->window; }
+int clv_embed_bands(const ClvEmbedder *e) { return e->n_mels; }
+int64_t clv_embed_frames(const ClvEmbedder *e) { return e->frames; }
+
+const float *clv_embed_mfcc(const ClvEmbedder *e, int *frames)
+{
+    if (frames) *frames = e->mfcc_frames;
+    return e->mfcc;
+}
+
+void clv_embed_mfcc_frame(const ClvEmbedder *e, const float *logmel, float *mfcc)
+{
+    const int F = e->n_mels;
+    for (int k = 0; k < CLV_EMBED_MFCC_DIM; k++) {
+        const float *row = e->dct + (size_t)k * F;
+        double s = 0.0;
+        for (int n = 0; n < F; n++) s += (double)row[n] * logmel[n];
+        mfcc[k] = (float)s;
+    }
+}
+
+static void l2_normalise(float *x, int n)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++) s += (double)x[i] * x[i];
+    /* An all-zero vector (cannot come from a ReLU network with a head bias, but
+     * could from a tagger on pure silence) stays zero: it then matches nothing. */
+    const float inv = s > 1e-30 ? (float)(1.0 / sqrt(s)) : 0.0f;
+    for (int i = 0; i < n; i++) x[i] *= inv;
+}
+
+/* The network on e->act_a holding the normalised [1, F, T] input -> e->pooled
+ * (2 C) and e->emb (dim, normalised). */
+static void run_net(ClvEmbedder *e, int T)
+{
+    int h = e->n_mels, w = T;
+    float *x = e->act_a, *y = e->act_b;
+    for (int i = 0; i < EMB_CONVS; i++) {
+        clv_conv2d(&e->conv[i], x, h, w, y, e->scratch);
+        clv_relu(y, (size_t)e->ch[i] * h * w);
+        if (i < EMB_CONVS - 1) {
+            clv_maxpool2d(y, e->ch[i], h, w, 2, 2, 2, 2, 0, 0, x);
+            h /= 2;
+            w /= 2;
+        } else {
+            float *s = x;
+            x = y;
+            y = s;
+        }
+    }
+    const int C = e->ch[EMB_CONVS - 1];
+    for (int c = 0; c < C; c++) { /* mean over frequency: x [C, h, w] -> y [C, w] */
+        float *dst = y + (size_t)c * w;
+        const float *src = x + (size_t)c * h * w;
+        for (int j = 0; j < w; j++) dst[j] = 0.0f;
+        for (int r = 0; r < h; r++)
+            for (int j = 0; j < w; j++) dst[j] += src[(size_t)r * w + j];
+        for (int j = 0; j < w; j++) dst[j] /= (float)h;
+    }
+    clv_global_avgpool(y, C, w, e->pooled);
+    clv_global_maxpool(y, C, w, e->pooled + C);
+    if (e->head_hidden > 0) {
+        clv_linear(&e->head0, e->pooled, 1, e->hidden);
+        clv_relu(e->hidden, (size_t)e->head_hidden);
+        clv_linear(&e->head2, e->hidden, 1, e->emb);
+    } else {
+        memcpy(e->emb, e->pooled, sizeof(float) * (size_t)e->dim);
+    }
+    l2_normalise(e->emb, e->dim);
+}
+
+/* Normalises n frames (frame-major) into act_a [F, T], T = max(n, window), the
+ * frames centred in floor padding when n < window; returns T. */
+static int load_input(ClvEmbedder *e, const float *frames, int n)
+{
+    const int F = e->n_mels;
+    const int T = n < e->window ? e->window : n;
+    const int off = (T - n) / 2;
+    for (int f = 0; f < F; f++) {
+        const float m = e->norm_mean[f], s = 1.0f / e->norm_std[f];
+        float *row = e->act_a + (size_t)f * T;
+        const float pad = (e->log_floor - m) * s;
+        for (int j = 0; j < T; j++) {
+            const int src = j - off;
+            row[j] = src >= 0 && src < n ? (frames[(size_t)src * F + f] - m) * s : pad;
+        }
+    }
+    return T;
+}
+
+ClvStatus clv_embed_run_frames(ClvEmbedder *e, const float *frames, int n, float *embedding,
+                               float *pooled)
+{
+    if (!e || !frames || !embedding || n < 1 || n > CLV_EMBED_MAX_FRAMES) return CLV_ERR_INVALID;
+    run_net(e, load_input(e, frames, n));
+    memcpy(embedding, e->emb, sizeof(float) * (size_t)e->dim);
+    if (pooled) memcpy(pooled, e->pooled, sizeof(float) * (size_t)e->pooled_dim);
+    return CLV_OK;
+}
+
+/* Runs the last n frames of the ring (oldest first) and adds the embedding to acc. */
+static void window_from_ring(ClvEmbedder *e, int n)
+{
+    const int F = e->n_mels, R = CLV_EMBED_MAX_FRAMES;
+    for (int j = 0; j < n; j++) {
+        const int slot = ((e->ring_head - n + j) % R + R) % R;
+        memcpy(e->ordered + (size_t)j * F, e->ring + (size_t)slot * F, sizeof(float) * (size_t)F);
+    }
+    run_net(e, load_input(e, e->ordered, n));
+    for (int i = 0; i < e->dim; i++) e->acc[i] += e->emb[i];
+    e->windows++;
+    e->last_end = e->frames;
+}
+
+static void push_frames(ClvEmbedder *e, const float *x, size_t n)
+{
+    const int F = e->n_mels;
+    size_t done = 0;
+    while (done < n) {
+        int used = 0;
+        const int chunk = n - done > (size_t)EMB_CHUNK ? EMB_CHUNK : (int)(n - done);
+        const int k = clv_mel_process(e->mel, x + done, chunk, e->mel_out, e->mel_cap, &used);
+        done += (size_t)used;
+        for (int i = 0; i < k; i++) {
+            const float *fr = e->mel_out + (size_t)i * F;
+            if (e->mfcc_frames < CLV_EMBED_MFCC_MAX_FRAMES)
+                clv_embed_mfcc_frame(e, fr, e->mfcc + (size_t)e->mfcc_frames++ * CLV_EMBED_MFCC_DIM);
+            memcpy(e->ring + (size_t)e->ring_head * F, fr, sizeof(float) * (size_t)F);
+            e->ring_head = (e->ring_head + 1) % CLV_EMBED_MAX_FRAMES;
+            e->frames++;
+            if (e->frames >= CLV_EMBED_MAX_FRAMES &&
+                (e->frames - CLV_EMBED_MAX_FRAMES) % EMB_HOP == 0)
+                window_from_ring(e, CLV_EMBED_MAX_FRAMES);
+        }
+        if (used == 0 && k == 0) break;
+    }
+}
+
+/* Model-rate samples after dropping what is left of the resampler's delay. */
+static void push_resampled(ClvEmbedder *e, const float *x, size_t n)
+{
+    if (e->rs_skip >= 1.0) {
+        const size_t drop = (size_t)e->rs_skip < n ? (size_t)e->rs_skip : n;
+        e->rs_skip -= (double)drop;
+        x += drop;
+        n -= drop;
+    }
+    if (n) push_frames(e, x, n);
+}
+
+ClvStatus clv_embed_begin(ClvEmbedder *e, int sample_rate)
+{
+    if (!e) return CLV_ERR_INVALID;
+    if (sample_rate < 8000 || sample_rate > 192000) {
+        clv_log(&e->log, CLV_LOG_ERROR, "embedding: sample rate %d Hz is outside 8000..192000",
+                sample_rate);
+        return CLV_ERR_UNSUPPORTED;
+    }
+    if (sample_rate != e->model_rate) {
+        if (!e->rs || e->rs_rate != sample_rate) {
+            clv_resample_free(e->rs);
+            e->rs = NULL;
+            ClvStatus st = clv_resample_new(sample_rate, e->model_rate, 1, &e->rs);
+            if (st != CLV_OK) return st;
+            e->rs_rate = sample_rate;
+        } else {
+            clv_resample_reset(e->rs);
+        }
+        e->rs_skip = floor(clv_resample_delay(e->rs) + 0.5);
+    }
+    e->clip_rate = sample_rate;
+    clv_mel_reset(e->mel);
+    e->ring_head = 0;
+    e->frames = 0;
+    e->last_end = 0;
+    e->windows = 0;
+    e->mfcc_frames = 0;
+    memset(e->acc, 0, sizeof(float) * (size_t)e->dim);
+    e->started = 1;
+    return CLV_OK;
+}
+
+ClvStatus clv_embed_feed(ClvEmbedder *e, const float *x, int n)
+{
+    if (!e || n < 0 || (n > 0 && !x)) return CLV_ERR_INVALID;
+    if (!e->started) return CLV_ERR_STATE;
+    int done = 0;
+    while (done < n) {
+        const int len = n - done > EMB_CHUNK ? EMB_CHUNK : n - done;
+        for (int i = 0; i < len; i++) {
+            const float v = x[done + i];
+            e->chunk[i] = isfinite(v) ? clv_clampf(v, -1e4f, 1e4f) : 0.0f;
+        }
+        if (e->clip_rate != e->model_rate) {
+            const size_t got = clv_resample_process(e->rs, e->chunk, (size_t)len, e->rs_out,
+                                                    e->rs_cap);
+            push_resampled(e, e->rs_out, got);
+        } else {
+            push_frames(e, e->chunk, (size_t)len);
+        }
+        done += len;
+    }
+    return CLV_OK;
+}
+
+ClvStatus clv_embed_end(ClvEmbedder *e, float *embedding)
+{
+    if (!e || !embedding) return CLV_ERR_INVALID;
+    if (!e->started) return CLV_ERR_STATE;
+    if (e->clip_rate != e->model_rate) {
+        for (int guard = 0; guard < 256; guard++) {
+            const size_t got = clv_resample_process(e->rs, NULL, 0, e->rs_out, e->rs_cap);
+            if (got == 0) break;
+            push_resampled(e, e->rs_out, got);
+        }
+    }
+    if (e->windows == 0) {
+        /* One pass over the whole clip (at least one frame: an empty clip is silence). */
+        const int n = e->frames > 0 ? (int)e->frames : 1;
+        if (e->frames == 0)
+            for (int f = 0; f < e->n_mels; f++) e->ring[f] = e->log_floor;
+        if (e->frames == 0) e->ring_head = 1;
+        window_from_ring(e, n);
+    } else if (e->last_end < e->frames) {
+        window_from_ring(e, CLV_EMBED_MAX_FRAMES);
+    }
+    for (int i = 0; i < e->dim; i++) embedding[i] = e->acc[i];
+    l2_normalise(embedding, e->dim);
+    e->started = 0;
+    return CLV_OK;
+}
