@@ -15,12 +15,13 @@
  * function returns; carve it from a ClvArena at setup. Outputs never alias
  * inputs unless a comment says in-place.
  *
- * Every CLV_RT function is realtime-safe (no allocation, locks, I/O; up to ~40 KB
- * of stack for GEMM panels) and may run on any one thread at a time per
- * output/state buffer (with OpenBLAS in use, see clv_nn_use_blas, its internal
- * buffer lock may be taken: run networks on worker threads, not the audio thread). Weights are read-only, so
- * many threads may share one set. Denormals: call clv_nn_flush_denormals() once on
- * each thread that runs kernels.
+ * Every CLV_RT function allocates nothing, takes no lock of its own and does no
+ * I/O (tests/test_nn.c traps allocations and locks around the streaming paths);
+ * GEMM uses up to ~40 KB of stack. When large products go to OpenBLAS (see
+ * clv_nn_use_blas) its internal buffer lock may be taken, so run networks on
+ * worker threads, not on the audio thread. One thread at a time per output or
+ * state buffer; weights are read-only and may be shared by many threads.
+ * Denormals: call clv_nn_flush_denormals() once on each thread that runs kernels.
  *
  * Descriptors (ClvLinear, ClvConv1d, ...) are plain structs the caller fills
  * (or the clv_nn_bind_* helpers fill from a .clvm file); the `_check` functions
@@ -66,8 +67,9 @@ int clv_nn_limit_isa(int level);
 /* Row-major GEMM: C[M,N] = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T
  * when trans_x is nonzero (A is [M,K] or [K,M]; B is [K,N] or [N,K]); lda/ldb/ldc
  * are row strides in floats. beta == 0 ignores the old C (NaN included).
- * Uses sgemm when BLAS is on and the product is large enough to gain from it.
- * Thread: any (realtime-safe: single-threaded, no allocation). */
+ * Matrix-vector shapes use the built-in kernels; other products use sgemm when
+ * the BLAS policy says so (clv_nn_use_blas) and the product is large enough.
+ * Thread: any (single-threaded, no allocation). */
 CLV_RT void clv_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
                      const float *A, int lda, const float *B, int ldb, float beta,
                      float *C, int ldc);
