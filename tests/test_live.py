@@ -378,10 +378,11 @@ def part_separate():
         check(ev < 1e-4 and ea < 1e-4, "realtime without misses: stems == cleave separate "
               "(max err vocals %.2g, accomp %.2g)" % (ev, ea))
     else:
-        # each miss affects at most one hop plus the 3 ms fade-in
-        hop_frames = 2048 + int(0.003 * RATE)
-        check(bad * len(mix) <= misses * hop_frames, "realtime with %d misses: at most that many "
-              "hops differ (%.0f frames do)" % (misses, bad * len(mix)))
+        # a miss silences one hop (then a 3 ms fade-in); a dropped hop restarts
+        # the separator, which needs its window to settle: allow 4096 frames each
+        allowed = (misses + st["dropped"]) * 4096
+        check(bad * len(mix) <= allowed, "realtime with %d misses, %d dropped: at most %d "
+              "frames differ (%.0f do)" % (misses, st["dropped"], allowed, bad * len(mix)))
     check(st["resets"] == 1, "transport start cleared the history once (resets %d)" % st["resets"])
     if os.path.exists(os.path.join(os.path.dirname(HERE), "models", "tagger.clvm")):
         tags = [m["label"] for m in live.all if m.get("type") == "tag"]

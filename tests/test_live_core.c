@@ -267,7 +267,35 @@ int main(void)
     CHECK(clv_trap_count() == base, "the audio thread called forbidden functions (%ld)",
           clv_trap_count() - base);
 
-    /* 6. everything at once from a control thread, realtime paced loosely */
+    /* 6. sample-rate change: a new engine at once (no warm-up: the old stream is
+     * at another rate), the latency follows the rate */
+    clv_live_core_request_rate(core, 44100);
+    ev = clv_live_core_poll(core);
+    CHECK(ev & CLV_LIVE_EV_RATE, "no rate event (%u)", ev);
+    block(core, 1024, 0);
+    clv_live_core_get_stats(core, &st);
+    CHECK(st.sample_rate == 44100, "rate %d", st.sample_rate);
+    const int d2 = clv_live_core_latency(core);
+    ClvSeparator *s441 = NULL;
+    CHECK(clv_separator_create("centre", 44100, 2, CLV_OP_QUALITY, NULL, &s441) == CLV_OK, "sep");
+    if (s441) {
+        CHECK(d2 == s441->latency + s441->hop + 1024, "latency at 44.1 kHz %d, want %d", d2,
+              s441->latency + s441->hop + 1024);
+        CHECK(s441->sample_rate == 44100, "separator rate");
+        clv_separator_free(s441);
+    }
+    const long t_rate = pos;
+    for (int i = 0; i < 30; i++) block(core, 1024, 0);
+    CHECK(mix_err(t_rate, pos, d2, t_rate - 1024) < 1e-5f, "after the rate change: %g",
+          mix_err(t_rate, pos, d2, t_rate - 1024));
+    clv_live_core_request_rate(core, 1000); /* out of range: ignored */
+    clv_live_core_poll(core);
+    clv_live_core_get_stats(core, &st);
+    CHECK(st.sample_rate == 44100, "bad rate accepted");
+    clv_live_core_request_rate(core, RATE);
+    clv_live_core_poll(core);
+
+    /* 7. everything at once from a control thread, realtime paced loosely */
     atomic_store(&stop_control, 0);
     pthread_t ctl;
     pthread_create(&ctl, NULL, control_main, core);
@@ -289,7 +317,7 @@ int main(void)
             (unsigned long long)st.dropped, st.dsp_mean, st.dsp_peak);
     clv_live_core_free(core);
 
-    /* 7. with the tagger fed from the audio thread (when its model ships) */
+    /* 8. with the tagger fed from the audio thread (when its model ships) */
     char tpath[4096];
     ClvTagRunner *tags = NULL;
     if (clv_tagger_find_default(tpath, sizeof tpath) == CLV_OK
