@@ -227,23 +227,44 @@ long clv_hourglass_underruns(const ClvSeparator *sep) { return ((const Hourglass
 
 static float *fzalloc(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
 
+static long gcd_l(long a, long b)
+{
+    while (b) {
+        long t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
 /* Runs the exact hop sequence on silence with no prefill and returns the largest
  * shortfall of the host queue over all hops: the prefill that keeps it from
- * running dry. The converters are deterministic, so the pattern repeats. */
-static int measure_prefill(Hourglass *h)
+ * running dry. The converters are deterministic and the hop pattern repeats with
+ * a period of p / gcd(hop * q, p) calls for a rate ratio p/q, so a few periods
+ * cover every phase. The network does not change the counts, so it runs with the
+ * identity mask here (cheap). */
+static int measure_prefill(Hourglass *h, int mrate)
 {
-    const int H = h->base.hop;
+    const int H = h->base.hop, C = h->base.channels;
+    const long g = gcd_l(h->base.sample_rate, mrate);
+    const long p = h->base.sample_rate / g, q = mrate / g;
+    const long period = p / gcd_l((long)H * q % p ? (long)H * q % p : p, p);
+    /* several periods, and at least 8 s: the converters' start-up takes a while */
+    long calls = 3 * period + 3 * q + 64;
+    if (calls < 8L * h->base.sample_rate / H + 64) calls = 8L * h->base.sample_rate / H + 64;
+    if (calls > 200000) calls = 200000;
+    for (int c = 0; c < C; c++) clv_hourglass_state_set_identity(h->st[c], 1);
     h->prefill = 0;
     clv_hourglass_sep_reset(&h->base);
     const float *in[2] = {h->zeros, h->zeros};
     float *vo[2] = {h->frame_out, h->frame_out};
     long worst = 0;
-    const int calls = 4 * (h->base.sample_rate / H) + 64; /* a few seconds */
-    for (int i = 0; i < calls; i++) {
+    for (long i = 0; i < calls; i++) {
         clv_hourglass_sep_process(&h->base, in, vo);
         long short_by = (long)H * (i + 1) - h->produced;
         if (short_by > worst) worst = short_by;
     }
+    for (int c = 0; c < C; c++) clv_hourglass_state_set_identity(h->st[c], 0);
     h->underruns = 0;
     return (int)worst;
 }
@@ -333,7 +354,7 @@ ClvStatus clv_hourglass_create(ClvClvm *model, int sample_rate, int channels, Cl
         }
     }
     const double chain = (base16 + h->extra16) * r + d_up;
-    h->prefill = measure_prefill(h);
+    h->prefill = measure_prefill(h, mrate);
     if (h->prefill + h->extra16 * r + 2 * H > h->capout) {
         st = CLV_ERR_INVALID; /* cannot happen with the sizes above; keeps the queue bounded */
         goto fail;

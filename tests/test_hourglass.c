@@ -196,7 +196,7 @@ static void test_latency(int rate)
     if (!sep) return;
     clv_hourglass_set_identity(sep, 1);
     clv_separator_reset(sep);
-    const long n = rate * 2, lat = sep->latency;
+    const long n = rate * 10, lat = sep->latency;
     float *x[2], *y[2];
     for (int c = 0; c < 2; c++) {
         x[c] = malloc(sizeof(float) * n);
@@ -220,6 +220,15 @@ static void test_latency(int rate)
         }
         if (d == lat) at_lat = s;
     }
+    /* every second on its own too: a queue or converter fault shows as drift */
+    double worst_sec = 1e9;
+    for (long s0 = a; s0 + rate <= b; s0 += rate) {
+        double q = 0;
+        for (int c = 0; c < 2; c++) q += sdr(x[c] + s0, y[c] + s0 + lat, rate) / 2;
+        if (q < worst_sec) worst_sec = q;
+    }
+    printf("  worst one-second identity SNR %.1f dB\n", worst_sec);
+    CHECK(worst_sec > 20.0, "identity SNR falls to %.1f dB in some second at %d Hz", worst_sec, rate);
     double off1 = 0;
     for (int c = 0; c < 2; c++) off1 += sdr(x[c] + a, y[c] + a + lat + 1, b - a) / 2;
     printf("latency %d Hz stereo: reported %ld frames (%.2f ms), best match at %ld, identity SNR "
