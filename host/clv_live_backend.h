@@ -6,7 +6,8 @@
  *
  * Life cycle, all on the main (control) thread: open -> (the caller builds the
  * core for the rate and period open reported) -> start -> connect -> ...
- * status/latency_changed/finished while running ... -> close. */
+ * status/latency_changed/finished while running ... -> close. Every operation:
+ * Thread: main (the control thread). */
 #ifndef CLV_LIVE_BACKEND_H
 #define CLV_LIVE_BACKEND_H
 
