@@ -6,10 +6,11 @@
  * the defensive reader (damaged, truncated, other version, not an index, absurd
  * counts), DTW against a brute-force reference, and search order.
  *
- * argv[1]: models/embed.clvm (the shipped embedding model), argv[2]:
- * models/tagger.clvm, argv[3]: a scratch directory. The golden embeddings
- * (tests/golden/embed_golden.h) are written by models/train/export_embed.py with
- * the model file. */
+ * argv[1]: tests/golden/similar_embed.clvm (a small random-weight embedding
+ * model), argv[2]: the shipped models/tagger.clvm, argv[3]: a scratch directory.
+ * The test model and its golden embeddings (tests/golden/similar_golden.h) are
+ * written by models/train/export_embed.py --test-model; they do not depend on
+ * any trained model. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,7 +25,7 @@
 #include "clv_resample.h"
 #include "clv_tagger.h"
 #include "clv_test.h"
-#include "golden/embed_golden.h"
+#include "golden/similar_golden.h"
 
 static const char *scratch;
 
@@ -549,7 +550,7 @@ static void test_search(void)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: test_similar EMBED.clvm TAGGER.clvm SCRATCH_DIR\n");
+        fprintf(stderr, "usage: test_similar TEST_EMBED.clvm TAGGER.clvm SCRATCH_DIR\n");
         return 1;
     }
     scratch = argv[3];

@@ -8,7 +8,8 @@
  *   - DTW ranking (the baseline) over 2148 MFCC sequences of 200 frames.
  * Prints milliseconds; asserts nothing about speed (no timed tests).
  *
- * argv[1]: models/embed.clvm (or any embedding/tagger model file). */
+ * argv[1]: the model (models/tagger.clvm: the shipped embedding is its penultimate
+ * layer; or an embedding model file). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>

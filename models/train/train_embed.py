@@ -37,8 +37,8 @@ def us8k_class(it):
 
 
 class BalancedSampler:
-    def __init__(self, items, T, k, k_extra, seed):
-        self.T, self.k, self.k_extra = T, k, k_extra
+    def __init__(self, items, T, k, k_extra, seed, eq_db=0.0):
+        self.T, self.k, self.k_extra, self.eq_db = T, k, k_extra, eq_db
         self.rng = np.random.default_rng(seed)
         self.by = {}
         for it in items:
@@ -48,20 +48,48 @@ class BalancedSampler:
                 self.by.setdefault(EXTRA[it.group], []).append(it)
         self.classes = sorted(self.by)
 
+    def pick(self, lst, n):
+        """n clips of one class, from as many different recordings as there are: slices
+        of one recording are near-duplicates, and positives that share a recording
+        teach recognising the recording, not the class."""
+        recs = {}
+        for i, it in enumerate(lst):
+            recs.setdefault(it.name.split('-')[0] if it.group == 'us8k' else it.name, []).append(i)
+        keys = list(recs)
+        order = self.rng.permutation(len(keys))
+        out = []
+        while len(out) < n:
+            for j in order:
+                out.append(recs[keys[j]][self.rng.integers(len(recs[keys[j]]))])
+                if len(out) == n:
+                    break
+        return out
+
+    def eq(self, x):
+        """A random smooth equaliser (log-mel domain): recordings of one class differ in
+        microphone and room colour far more than in content."""
+        if self.eq_db <= 0:
+            return x
+        F = x.shape[1]
+        k = np.arange(1, 4)[:, None]
+        basis = np.cos(np.pi * k * (np.arange(F)[None, :] + 0.5) / F)
+        curve = self.rng.normal(0, 1, 3) @ basis
+        return x + (self.eq_db * np.log(10) / 10 / 2) * curve.astype(np.float32)
+
     def crop(self, it):
         # a crop of a voice clip must hold the voice: retry a few times
         for _ in range(8):
             x, t = td.crop(it, self.T, self.rng)
             if it.act is None or not np.isnan(t).all():
                 break
-        return x + self.rng.uniform(-1.5, 1.5), t
+        return self.eq(x + self.rng.uniform(-1.5, 1.5)), t
 
     def batch(self):
         X, Y, L = [], [], []
         for c in self.classes:
             lst = self.by[c]
             n = self.k if c < 10 else self.k_extra
-            for i in self.rng.choice(len(lst), size=n, replace=len(lst) < n):
+            for i in self.pick(lst, n):
                 x, t = self.crop(lst[i])
                 X.append(x)
                 Y.append(t)
@@ -112,6 +140,8 @@ def main():
     ap.add_argument('--dim', type=int, default=128)
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--eq-db', type=float, default=6.0,
+                    help='std of the random equaliser curve, dB (0: off)')
     ap.add_argument('--eval-fold', type=int, default=0)
     ap.add_argument('--eval-only', action='store_true', help='figures of the tagger alone')
     a = ap.parse_args()
@@ -142,7 +172,7 @@ def main():
     opt = torch.optim.AdamW(groups, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g['lr'] for g in groups],
                                                 total_steps=a.steps, pct_start=0.1)
-    sampler = BalancedSampler(train, a.frames, a.k, a.k_extra, a.seed)
+    sampler = BalancedSampler(train, a.frames, a.k, a.k_extra, a.seed, a.eq_db)
     aug_rng = np.random.default_rng(a.seed + 1000)
     step = 0
     ck = os.path.join(a.out, 'ckpt.pt')
