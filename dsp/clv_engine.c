@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -78,6 +79,21 @@ static void *worker_main(void *arg)
         }
     }
     return NULL;
+}
+
+/* A worker at normal priority competes with every other process on a loaded
+ * machine; hosts that run their audio thread at SCHED_FIFO ask for the worker to
+ * sit just below it. Refusal (no rtprio rights) is not fatal. */
+static void set_worker_priority(const ClvEngine *e, ClvPipeline *p)
+{
+    const int prio = e->cfg.worker_priority;
+    if (prio <= 0) return;
+    struct sched_param sp = {.sched_priority = prio > 98 ? 98 : prio};
+    int err = pthread_setschedparam(p->thread, SCHED_FIFO, &sp);
+    if (err != 0)
+        clv_log(&e->cfg.log, CLV_LOG_WARNING,
+                "separator worker keeps normal priority (SCHED_FIFO %d refused: %s)",
+                sp.sched_priority, strerror(err));
 }
 
 static void pipeline_free(ClvPipeline *p)
@@ -159,6 +175,7 @@ static ClvStatus pipeline_new(const ClvEngine *e, ClvSeparator *sep, ClvPipeline
             st = CLV_ERR_THREAD;
         } else {
             p->thread_started = 1;
+            set_worker_priority(e, p);
         }
     }
     if (st != CLV_OK) {
@@ -174,7 +191,8 @@ ClvStatus clv_engine_new(const ClvEngineConfig *cfg, ClvSeparator *sep, ClvEngin
     *out = NULL;
     if (!cfg || cfg->sample_rate < 8000 || cfg->sample_rate > 192000 || cfg->channels < 1
         || cfg->channels > CLV_ENGINE_MAX_CHANNELS || cfg->max_block < 1
-        || cfg->max_block > (1 << 16) || cfg->slack < 0 || cfg->slack > (1 << 18)) {
+        || cfg->max_block > (1 << 16) || cfg->slack < 0 || cfg->slack > (1 << 18)
+        || cfg->worker_priority < 0 || cfg->worker_priority > 99) {
         clv_separator_free(sep);
         return CLV_ERR_INVALID;
     }

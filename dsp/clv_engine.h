@@ -32,6 +32,8 @@ typedef struct {
     int max_block;   /* largest block process() will be given, >= 1 */
     int slack;       /* frames of worker headroom added to the latency; 0 = max(nominal block, hop) */
     ClvEngineMode mode;
+    int worker_priority; /* 0: normal scheduling; 1..98: ask for SCHED_FIFO at this
+                          * priority (below the audio thread's), warn if refused */
     ClvLog log;
 } ClvEngineConfig;
 

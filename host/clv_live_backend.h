@@ -44,6 +44,7 @@ typedef struct {
 typedef struct {
     int sample_rate;
     int period;           /* nominal frames per callback */
+    int rt_priority;      /* audio thread's SCHED_FIFO priority, 0 if not realtime */
     char name[128];       /* client name as the server knows it, or the device name */
 } ClvLiveStreamInfo;
 

@@ -53,6 +53,7 @@ static ClvStatus engine_build(ClvLiveCore *L, ClvLiveEngineKind kind, ClvLiveEng
     cfg.max_block = CLV_LIVE_MAX_BLOCK;
     cfg.slack = L->period + L->headroom;
     cfg.mode = kind == CLV_LIVE_ENG_OFFLINE ? CLV_ENGINE_OFFLINE : CLV_ENGINE_REALTIME;
+    cfg.worker_priority = L->cfg_worker_priority;
     cfg.log = L->log;
     st = clv_engine_new(&cfg, sep, &w->eng);
     if (st != CLV_OK) {
@@ -94,6 +95,7 @@ ClvStatus clv_live_core_new(const ClvLiveConfig *cfg, ClvLiveCore **out)
     L->rate = cfg->sample_rate;
     L->period = cfg->period;
     L->headroom = cfg->headroom;
+    L->cfg_worker_priority = cfg->worker_priority;
     snprintf(L->separator, sizeof L->separator, "%s", sep);
     L->op = cfg->op;
     L->c_vg = L->vg = clv_clampf(cfg->vocal_gain, 0.0f, 16.0f);

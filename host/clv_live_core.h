@@ -50,6 +50,7 @@ typedef struct {
     /* Optional sound-event tagger fed with the input (mono downmix) from the audio
      * thread; not owned, must outlive the core. NULL = no tagging. */
     ClvTagRunner *tagger;
+    int worker_priority;   /* separator worker: 0 normal, else SCHED_FIFO priority */
     ClvLog log;
 } ClvLiveConfig;
 

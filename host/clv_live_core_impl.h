@@ -86,6 +86,7 @@ struct ClvLiveCoreImpl {
     ClvLiveEngine *c_off; /* newest offline engine sent, while freewheel lasts */
     uint32_t c_off_gen;
     int rate, period, headroom;
+    int cfg_worker_priority; /* SCHED_FIFO priority for separator workers, 0 = normal */
     char separator[256];
     ClvOperatingPoint op;
     float c_vg, c_ag;

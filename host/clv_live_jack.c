@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <jack/jack.h>
+#include <jack/thread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,6 +228,8 @@ static ClvStatus be_open(const ClvLiveBackendConfig *cfg, ClvLiveBackend **out,
     memset(info, 0, sizeof *info);
     info->sample_rate = (int)jack_get_sample_rate(b->client);
     info->period = (int)jack_get_buffer_size(b->client);
+    info->rt_priority = jack_is_realtime(b->client) ? jack_client_real_time_priority(b->client) : 0;
+    if (info->rt_priority < 0) info->rt_priority = 0;
     atomic_store(&b->period, info->period);
     snprintf(info->name, sizeof info->name, "%s", jack_get_client_name(b->client));
     *out = b;

@@ -885,6 +885,8 @@ int clv_cmd_live(int argc, char **argv)
         }
     }
     lc.tagger = s.tags;
+    /* the separator worker runs just below the audio thread when the host is realtime */
+    lc.worker_priority = s.info.rt_priority > 10 ? s.info.rt_priority - 10 : 0;
     if (s.info.sample_rate < 8000 || s.info.sample_rate > 192000) {
         clv_cli_error("the audio system runs at %d Hz; cleave handles 8000..192000 Hz",
                       s.info.sample_rate);
