@@ -14,7 +14,7 @@
  *         blocks: audio-thread time per block (median, p99, max; wall clock with
  *         the thread at SCHED_FIFO when allowed, and thread CPU time) and misses;
  *       - the engine in offline mode: CPU s per audio s over all threads;
- *       - peak resident memory before creation and at the end.
+ *       - peak resident memory (VmHWM) before creation and at the end.
  *       --dump writes the raw per-hop and per-block times (us, one per line).
  *   bench_sep --tagger FILE [--seconds S] [--rate HZ]
  *       the rolling tagger fed mono at HZ (44100): real-time factor and time per
@@ -66,8 +66,21 @@ static double clock_s(clockid_t c)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Peak resident memory of this process image in KiB: VmHWM from /proc/self/status.
+ * getrusage()'s ru_maxrss is not used because Linux carries it across execve(): a
+ * child of a large parent (the Python driver) would report the parent's size.
+ * Falls back to ru_maxrss where /proc is missing. */
 static long maxrss_kb(void)
 {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f) {
+        char line[256];
+        long kb = -1;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+        fclose(f);
+        if (kb >= 0) return kb;
+    }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss;
@@ -144,8 +157,10 @@ static int list_registry(void)
 {
     for (int i = 0; i < clv_registry_count(); i++) {
         const ClvModelEntry *e = clv_registry_get(i);
-        printf("ENTRY\t%s\t%s\t%s\n", e->name, e->kind == CLV_KIND_TAGGER ? "tagger" : "separator",
-               e->file ? e->file : "-");
+        const char *kind = e->kind == CLV_KIND_SEPARATOR ? "separator"
+                           : e->kind == CLV_KIND_TAGGER  ? "tagger"
+                                                         : "other";
+        printf("ENTRY\t%s\t%s\t%s\n", e->name, kind, e->file ? e->file : "-");
     }
     return 0;
 }

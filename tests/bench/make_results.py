@@ -70,6 +70,22 @@ def plt_setup():
     return plt
 
 
+def save_small(fig, out, dpi):
+    """PNG with a 64-colour palette when PIL is there (spectrograms are noise-like and
+    compress badly in RGBA): keeps the committed picture small."""
+    try:
+        import io
+        from PIL import Image
+    except ImportError:
+        fig.savefig(out, dpi=dpi)
+        return
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=dpi, format='png')
+    buf.seek(0)
+    im = Image.open(buf).convert('RGB').convert('P', palette=Image.ADAPTIVE, colors=64)
+    im.save(out, optimize=True)
+
+
 def spectrograms(build, bench, out):
     """One stereo mixture, its true stems and every available separator's stems."""
     sys.path.insert(0, os.path.join(ROOT, 'models', 'train'))
@@ -109,10 +125,12 @@ def spectrograms(build, bench, out):
                 continue
             title, x = cell
             mono = np.asarray(x, np.float64).mean(axis=1)
-            f, t, Z = stft(mono, fs=44100, nperseg=2048, noverlap=1536)
-            S = 20 * np.log10(np.abs(Z) + 1e-6)
-            ax.pcolormesh(t, f / 1000, S, vmin=-100, vmax=-20, shading='auto', cmap='magma')
-            ax.set_ylim(0, 8)
+            f, t, Z = stft(mono, fs=44100, nperseg=2048, noverlap=1024)
+            keep = f <= 8000
+            S = 20 * np.log10(np.abs(Z[keep]) + 1e-6)
+            # an image, not a mesh: a few hundred KB of PNG instead of megabytes
+            ax.imshow(S, origin='lower', aspect='auto', cmap='magma', vmin=-100, vmax=-20,
+                      extent=(t[0], t[-1], 0, f[keep][-1] / 1000), interpolation='nearest')
             ax.set_title(title)
             ax.set_ylabel('kHz')
     for ax in axes[-1]:
@@ -120,7 +138,7 @@ def spectrograms(build, bench, out):
     fig.suptitle(f'{it["name"]} (Frets on Fire) with a PJS voice, 44.1 kHz stereo (mid shown); '
                  'separators at their quality operating point', fontsize=9)
     fig.tight_layout()
-    fig.savefig(out)
+    save_small(fig, out, dpi=80)
     plt.close(fig)
     return 'ok'
 
@@ -161,6 +179,8 @@ def latency_quality(bench, stereo, mir, out):
     plt = plt_setup()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     seps = [r for r in bench['separators'] if r.get('available')]
+    lats = [r['latency_ms'] for r in seps] or [10.0]
+    xlim = (min(lats) / 1.6, max(lats) * 1.8)
     for ax, src, title, get in [
             (axes[0], stereo, 'PJS over Frets on Fire, 44.1 kHz stereo: vocals SDR (dB)',
              lambda d, k: d['summary'][k]['sdr'][0] if k in d.get('summary', {}) else None),
@@ -169,6 +189,13 @@ def latency_quality(bench, stereo, mir, out):
              if '0db' in d.get('results', {}).get(k, {}) else None)]:
         ax.set_title(title)
         ax.set_xlabel('algorithmic latency (ms, 44.1 kHz)')
+        ax.set_xscale('log')
+        ax.set_xlim(*xlim)
+        tr = ax.get_yaxis_transform()  # x in axes fraction, y in data
+        ticks = [t for t in (5, 10, 20, 50, 100, 200, 500, 1000, 2000) if xlim[0] <= t <= xlim[1]]
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([str(t) for t in ticks])
+        ax.minorticks_off()
         if not src:
             ax.text(0.5, 0.5, 'not measured', ha='center', transform=ax.transAxes)
             continue
@@ -177,23 +204,23 @@ def latency_quality(bench, stereo, mir, out):
             if q is None:
                 continue
             ax.scatter([r['latency_ms']], [q], color=f'C{i}', s=30, zorder=3)
-            ax.annotate(key(r), (r['latency_ms'], q), textcoords='offset points', xytext=(4, 4), fontsize=7)
+            ax.annotate(key(r), (r['latency_ms'], q), textcoords='offset points',
+                        xytext=(5, 5 if r['op'] == 'quality' else -10), fontsize=7)
         if src is stereo:
             for k, lab in [('swh Karaoke 1409 (mid/side)', 'swh Karaoke (LADSPA)')]:
                 q = get(src, k)
                 if q is not None:
                     ax.axhline(q, color='gray', ls='--', lw=1)
-                    ax.text(ax.get_xlim()[0], q, f' {lab}, 0 ms: {q:.1f} dB', fontsize=7, va='bottom')
+                    ax.text(0.01, q, f' {lab}, 0 ms: {q:.1f} dB', fontsize=7, va='bottom', transform=tr)
         else:
             q = get(src, 'ideal ratio mask')
             if q is not None:
                 ax.axhline(q, color='gray', ls='--', lw=1)
-                ax.text(ax.get_xlim()[0], q, f' ideal ratio mask (ceiling): {q:.1f} dB', fontsize=7, va='top')
+                ax.text(0.01, q, f' ideal ratio mask (ceiling): {q:.1f} dB', fontsize=7, va='top', transform=tr)
             ax.axhline(8.2, color='r', ls=':', lw=1)
-            ax.text(ax.get_xlim()[0], 8.2, ' FIELD.md floor (GRU mask): 8.2 dB', fontsize=7, va='bottom',
-                    color='r')
-        ax.set_xscale('log')
-        ax.grid(alpha=0.3)
+            ax.text(0.01, 8.2, ' FIELD.md floor (GRU mask): 8.2 dB', fontsize=7, va='bottom',
+                    color='r', transform=tr)
+        ax.grid(alpha=0.3, which='both')
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)
@@ -253,6 +280,35 @@ def timing_table(bench):
             f'{(m.get("file") or "built in")}{size} | '
             f'{m.get("params", 0):,} |')
     return '\n'.join(lines)
+
+
+def miss_notes(bench):
+    """Explains the misses of the paced runs from the measured figures."""
+    out = []
+    secs = min(bench.get('setup', {}).get('seconds', 6.0), 6.0)
+    for r in bench['separators']:
+        if not r.get('available'):
+            continue
+        for b in (64, 256):
+            miss = r.get(f'block{b}_misses')
+            elat = r.get(f'block{b}_engine_latency_frames')
+            if not miss or elat is None:
+                continue
+            hops = int(secs * 44100 / r['hop'])
+            spare = elat - r['latency_frames'] - r['hop']
+            out.append(f'- {key(r)}, {b}-frame blocks: {miss} of about {hops} hops missed. The engine\'s headroom '
+                       f'at that block size is {elat - r["latency_frames"]} frames, one hop of which is the hop '
+                       f'itself, so the worker has {spare} frames = {1000 * spare / 44100:.2f} ms to deliver a hop; '
+                       f'its process() took up to {r["hop_cpu"]["max_us"] / 1000:.2f} ms '
+                       f'(p99 {r["hop_cpu"]["p99_us"] / 1000:.2f} ms) of CPU, ' + (
+                           'more than that: hops that burst miss even on an idle core; hosts give more headroom '
+                           'with a larger nominal block (LV2 `nominalBlockLength`, `cleave live --headroom`).'
+                           if r['hop_cpu']['max_us'] * 1e-6 * 44100 > spare else
+                           'less than that: these misses are the worker thread not being scheduled in time '
+                           '(other processes on the core).'))
+    if not out:
+        return ''
+    return '**Misses in the paced runs, explained by the figures above:**\n\n' + '\n'.join(out)
 
 
 def peers_table(bench):
@@ -356,7 +412,7 @@ def results_md(bench, stereo, mir, tag, centre_eval, pics):
              'core (lower is cheaper; 0.01 = 1 % of a core). Quality: BSS Eval SDR of the vocal stem on the '
              'stereo PJS-over-Frets-on-Fire mixtures, and voice GNSDR on MIR-1K devtest at 0 dB '
              '(mono, 16 kHz).\n')
-    if pics.get('latency_quality') == 'ok':
+    if pics.get('latency_quality') in ('ok', 'kept'):
         L.append('![latency against quality](results/latency_quality.png)\n')
     L.append('## Timing, 44.1 kHz stereo, one core\n')
     L.append('Each separator and operating point runs in a process of its own pinned to one core '
@@ -366,11 +422,16 @@ def results_md(bench, stereo, mir, tag, centre_eval, pics):
              'at its hop (what the engine\'s worker thread does), thread CPU time. Audio thread: '
              '`clv_engine_process()` in realtime mode, paced at real time, wall clock with the thread at '
              'SCHED_FIFO (as JACK runs it) when allowed. Misses: hops the worker delivered late in those paced '
-             'runs (the dry input went to the accompaniment). Peak RSS: `getrusage` maximum resident set of the '
-             'whole process at the end (before creating the separator in brackets). Params: elements of the '
+             'runs (the dry input went to the accompaniment). Peak RSS: the peak resident set (VmHWM) of that '
+             'whole process at the end, engine and test buffers included (before creating the separator in '
+             'brackets; `getrusage` is not used because Linux carries its maximum across `exec` from the '
+             'Python driver). Params: elements of the '
              'model file\'s tensors.\n')
     L.append(timing_table(bench) + '\n')
-    if pics.get('timing_hist') == 'ok':
+    notes = miss_notes(bench)
+    if notes:
+        L.append(notes + '\n')
+    if pics.get('timing_hist') in ('ok', 'kept'):
         L.append('![per-hop and per-block timing](results/timing_hist.png)\n')
     for t in bench.get('taggers', []):
         if t.get('available'):
@@ -496,10 +557,22 @@ def main():
     stereo, mir, tag = load('stereo_eval.json'), load('mir1k_eval.json'), load('tag_eval.json')
     centre_eval = load('centre_eval.json')
     pics = {}
-    pics['timing_hist'] = timing_hist(bench, os.path.join(RES, 'timing_hist.png'))
-    pics['latency_quality'] = latency_quality(bench, stereo, mir, os.path.join(RES, 'latency_quality.png'))
+    try:
+        import matplotlib  # noqa: F401
+        have_mpl = True
+    except ImportError:
+        have_mpl = False
     sp = os.path.join(RES, 'spectrograms.png')
-    if a.build:
+    if not have_mpl:
+        for k, f in (('timing_hist', 'timing_hist.png'), ('latency_quality', 'latency_quality.png'),
+                     ('spectrograms', 'spectrograms.png')):
+            pics[k] = 'kept' if os.path.exists(os.path.join(RES, f)) else 'not drawn: python3-matplotlib missing'
+    else:
+        pics['timing_hist'] = timing_hist(bench, os.path.join(RES, 'timing_hist.png'))
+        pics['latency_quality'] = latency_quality(bench, stereo, mir, os.path.join(RES, 'latency_quality.png'))
+    if not have_mpl:
+        pass
+    elif a.build:
         pics['spectrograms'] = spectrograms(os.path.abspath(a.build), bench, sp)
     else:
         pics['spectrograms'] = 'kept' if os.path.exists(sp) else 'not drawn (run with --build)'

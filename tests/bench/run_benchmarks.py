@@ -17,8 +17,8 @@ operating point, at 44.1 kHz stereo, in a process of its own pinned to one core
                  budget (hop / 44100 s)
   audio/block    audio-thread time of clv_engine_process() per block in realtime
                  mode, paced at real time, 64- and 256-frame blocks (median, p99, max)
-  peak memory    getrusage ru_maxrss of that process at the end (and before the
-                 separator was created)
+  peak memory    peak resident set (VmHWM) of that process at the end (and before
+                 the separator was created)
   model size     bytes of the .clvm file, parameters = elements of its tensors
 Tagger: one-core RTF and time per inference step at 44.1 kHz mono input.
 Peers, in the same run and on the same core, one thread each:
@@ -296,7 +296,8 @@ def peer_lv2(build, tmp):
 # ---------------------------------------------------------------- quality
 
 
-def quality(build, entries, outdir, threads, limit):
+def quality(build, entries, outdir, threads, limit, offered=None):
+    """offered: (name, op) pairs the timing run could create (others are not scored)."""
     cleave = os.path.join(build, 'host', 'cleave')
     seps = [e['name'] for e in entries if e['kind'] == 'separator']
     env = {'CLV_MODEL_DIR': model_dir()}
@@ -315,6 +316,8 @@ def quality(build, entries, outdir, threads, limit):
         jobs = [('ideal ratio mask', ['--irm'])]
         for s in seps:
             for op in OPS:
+                if offered is not None and (s, op) not in offered:
+                    continue
                 jobs.append((f'{s} ({op})', ['--cleave', cleave, '--model', s, '--op', op]))
         for name, args in jobs:
             log(f'run_benchmarks: MIR-1K devtest: {name} ...')
@@ -518,7 +521,8 @@ def main():
     print_table(res)
     print(f'\nwrote {os.path.relpath(a.out)}')
     if not a.no_quality:
-        q = quality(a.build, entries, os.path.dirname(os.path.abspath(a.out)), 1, a.mir1k_limit)
+        offered = {(r['name'], r['op']) for r in res['separators'] if r.get('available')}
+        q = quality(a.build, entries, os.path.dirname(os.path.abspath(a.out)), 1, a.mir1k_limit, offered)
         res['quality_runs'] = q
         with open(a.out + '.tmp', 'w') as f:
             json.dump(res, f, indent=1)
