@@ -215,9 +215,12 @@ def mix_targets(a, b):
 class Sampler:
     """Draws augmented training batches from a list of items."""
 
-    def __init__(self, items, T, seed, weights=None, p_occlude=0.0):
+    def __init__(self, items, T, seed, weights=None, p_occlude=0.0, p_stretch=0.0,
+                 p_shift=0.0):
         self.T = T
         self.p_occlude = p_occlude
+        self.p_stretch = p_stretch
+        self.p_shift = p_shift
         self.rng = np.random.default_rng(seed)
         self.groups = {}
         for it in items:
@@ -234,6 +237,24 @@ class Sampler:
         lst = self.groups[g]
         it = lst[self.rng.integers(len(lst))]
         x, t = crop(it, self.T, self.rng, self.p_occlude)
+        if self.p_stretch > 0.0 and self.rng.random() < self.p_stretch:
+            # time stretch by linear interpolation along frames (0.8x .. 1.25x);
+            # frames past the end of the crop become the floor
+            r = float(np.exp(self.rng.uniform(np.log(0.8), np.log(1.25))))
+            pos = np.arange(self.T) * r
+            i0 = np.minimum(pos.astype(int), self.T - 1)
+            i1 = np.minimum(i0 + 1, self.T - 1)
+            fr = (pos - i0)[:, None].astype(np.float32)
+            y = (1 - fr) * x[i0] + fr * x[i1]
+            y[pos > self.T - 1] = FLOOR
+            x = y
+        if self.p_shift > 0.0 and self.rng.random() < self.p_shift:
+            # shift along the mel axis by up to two bands (a crude pitch shift)
+            k = int(self.rng.integers(-2, 3))
+            if k > 0:
+                x = np.concatenate([np.repeat(x[:, :1], k, axis=1), x[:, :-k]], axis=1)
+            elif k < 0:
+                x = np.concatenate([x[:, -k:], np.repeat(x[:, -1:], -k, axis=1)], axis=1)
         x += self.rng.uniform(-1.5, 1.5)  # gain +-6.5 dB
         return x, t
 

@@ -52,6 +52,8 @@ def main():
     ap.add_argument('--p-mixup', type=float, default=0.3)
     ap.add_argument('--p-occlude', type=float, default=0.3,
                     help='share of crops where the sound fills only part of the window')
+    ap.add_argument('--p-stretch', type=float, default=0.0, help='share of crops time-stretched')
+    ap.add_argument('--p-shift', type=float, default=0.0, help='share of crops shifted in mel')
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -69,7 +71,8 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.steps,
                                                 pct_start=0.1)
-    sampler = td.Sampler(train, a.frames, a.seed, p_occlude=a.p_occlude)
+    sampler = td.Sampler(train, a.frames, a.seed, p_occlude=a.p_occlude,
+                         p_stretch=a.p_stretch, p_shift=a.p_shift)
     aug_rng = np.random.default_rng(a.seed + 1000)
     step = 0
     ck = os.path.join(a.out, 'ckpt.pt')
