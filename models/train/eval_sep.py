@@ -15,6 +15,11 @@ Sources of estimates (one of):
                                  the ceiling of masking at STFT 1024/256
 Writes JSON (--json) and prints a markdown table.
 
+--fullband scores the C tool instead on the full-band 44.1 kHz stereo mixtures of
+eval_centre.py (a PJS song panned centre over a Frets on Fire backing, Debian
+packages fretsonfire-songs-*), quality point only, SDR/SIR/SAR per stem. The
+backings are not in any training set; the PJS voices are (as extra voices).
+
 Example:
   /usr/bin/python3 models/train/eval_sep.py --ckpt models/train/runs/hg2_la4/ckpt.pt \
       --json out.json --modes 0db raw
@@ -161,6 +166,36 @@ def table(results):
     return '\n'.join(lines)
 
 
+def fullband(a):
+    import eval_centre as ec
+    if not a.cleave or not a.model:
+        raise SystemExit('--fullband needs --cleave and --model')
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        items = ec.build_mixtures(tmp, 15.0, 40.0, 50)
+        for it in items:
+            v, acc = ec.run_cleave(a.cleave, it, a.model, 'quality', tmp)
+            n = len(it['mix'])
+            v, acc = v[:n], acc[:n]
+            sdr, sir, sar = ec.bss(it['voc'], it['acc'], v, acc)
+            sdr0, _, _ = ec.bss(it['voc'], it['acc'], it['mix'], it['mix'] * 0.001)
+            rows.append(dict(song=it['name'], sdr=sdr.tolist(), sir=sir.tolist(), sar=sar.tolist(),
+                             mix_sdr=sdr0.tolist()))
+            print(f'{it["name"]}: vocals SDR {sdr[0]:.2f} (mixture {sdr0[0]:.2f}), accompaniment SDR {sdr[1]:.2f}',
+                  file=sys.stderr)
+    name = a.name or f'cleave {os.path.basename(a.model)}'
+    m = {k: np.mean([r[k] for r in rows], axis=0).tolist() for k in ('sdr', 'sir', 'sar', 'mix_sdr')}
+    print(f'Mean over {len(rows)} songs (15 s excerpts, 44.1 kHz stereo), dB')
+    print('| system | vocals SDR | vocals SIR | vocals SAR | accomp. SDR | accomp. SIR | accomp. SAR |')
+    print('|---|---|---|---|---|---|---|')
+    print(f'| {name} | {m["sdr"][0]:.2f} | {m["sir"][0]:.2f} | {m["sar"][0]:.2f} | {m["sdr"][1]:.2f} | '
+          f'{m["sir"][1]:.2f} | {m["sar"][1]:.2f} |')
+    if a.json:
+        with open(a.json + '.tmp', 'w') as f:
+            json.dump(dict(summary=m, per_song=rows), f, indent=1)
+        os.replace(a.json + '.tmp', a.json)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group(required=True)
@@ -172,6 +207,8 @@ def main():
     p.add_argument('--rate', type=int, default=None,
                    help='with --cleave: resample the mixture to this host rate first (e.g. 44100)')
     p.add_argument('--name', default=None, help='system name in the table')
+    p.add_argument('--fullband', action='store_true',
+                   help='with --cleave: full-band 44.1 kHz stereo mixtures of eval_centre.py')
     p.add_argument('--modes', nargs='+', default=['0db', 'raw'])
     p.add_argument('--limit', type=int, default=0, help='first N clips only (quick checks)')
     p.add_argument('--json')
@@ -180,6 +217,8 @@ def main():
     p.add_argument('-v', '--verbose', action='store_true')
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    if a.fullband:
+        return fullband(a)
     dev = sep_data.load_mir1k('devtest', a.data)
     if a.limit:
         dev = dev[:a.limit]
