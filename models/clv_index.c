@@ -631,7 +631,7 @@ ClvStatus clv_index_load(const char *path, int with_mfcc, const ClvLog *log, Clv
     if (!path) return CLV_ERR_INVALID;
     ClvStatus st = CLV_OK;
     ClvIndex *ix = NULL;
-    unsigned char *recbuf = NULL, *embbuf = NULL, *mfccbuf = NULL;
+    unsigned char *recbuf = NULL, *mfccbuf = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
         if (errno == ENOENT) {
@@ -689,24 +689,25 @@ ClvStatus clv_index_load(const char *path, int with_mfcc, const ClvLog *log, Clv
             (unsigned long long)rec_len, (unsigned long long)count);
 
     recbuf = malloc(rec_len);
-    embbuf = malloc(emb_len ? emb_len : 1);
-    if (!recbuf || !embbuf) BAD(CLV_ERR_NOMEM, "%s: out of memory", path);
-    if (read_at(f, rec_off, recbuf, rec_len) != 0 || read_at(f, emb_off, embbuf, emb_len) != 0)
-        BAD(CLV_ERR_IO, "%s: read error", path);
+    if (!recbuf) BAD(CLV_ERR_NOMEM, "%s: out of memory", path);
+    if (read_at(f, rec_off, recbuf, rec_len) != 0) BAD(CLV_ERR_IO, "%s: read error", path);
     if (crc32_fast(0, recbuf, rec_len) != get32(h + 96))
         BAD(CLV_ERR_CHECKSUM, "%s: records checksum mismatch (file damaged)", path);
-    if (crc32_fast(0, embbuf, emb_len) != get32(h + 100))
-        BAD(CLV_ERR_CHECKSUM, "%s: embeddings checksum mismatch (file damaged)", path);
 
     /* model path and root */
     uint64_t p = 0;
     char *strs[2] = {NULL, NULL};
     for (int s = 0; s < 2; s++) {
-        if (!fits(p, 4, rec_len)) BAD(CLV_ERR_FORMAT, "%s: records section truncated", path);
+        if (!fits(p, 4, rec_len)) {
+            free(strs[0]);
+            BAD(CLV_ERR_FORMAT, "%s: records section truncated", path);
+        }
         const uint32_t n = get32(recbuf + p);
         p += 4;
-        if (n > CLV_INDEX_MAX_PATH || !fits(p, n, rec_len))
+        if (n > CLV_INDEX_MAX_PATH || !fits(p, n, rec_len)) {
+            free(strs[0]);
             BAD(CLV_ERR_FORMAT, "%s: bad string length %u in the records section", path, n);
+        }
         strs[s] = malloc((size_t)n + 1);
         if (!strs[s]) {
             free(strs[0]);
@@ -725,6 +726,22 @@ ClvStatus clv_index_load(const char *path, int with_mfcc, const ClvLog *log, Clv
     const uint64_t total_frames = M ? mfcc_len / ((uint64_t)M * 2) : 0;
     if (reserve(ix, (int)count, ix->has_mfcc ? (size_t)total_frames : 0) != CLV_OK)
         BAD(CLV_ERR_NOMEM, "%s: out of memory", path);
+    /* Embeddings straight into place (one copy less on a query's critical path),
+     * checked, then converted from little-endian where the host is not. */
+    if (count > 0) {
+        if (read_at(f, emb_off, ix->emb, emb_len) != 0) BAD(CLV_ERR_IO, "%s: read error", path);
+        if (crc32_fast(0, ix->emb, emb_len) != get32(h + 100))
+            BAD(CLV_ERR_CHECKSUM, "%s: embeddings checksum mismatch (file damaged)", path);
+        const uint32_t probe = 1;
+        unsigned char first;
+        memcpy(&first, &probe, 1);
+        if (first != 1) {
+            unsigned char *raw = (unsigned char *)ix->emb;
+            for (uint64_t i = 0; i < count * D; i++) ix->emb[i] = getf(raw + 4 * i);
+        }
+    } else if (crc32_fast(0, "", 0) != get32(h + 100)) {
+        BAD(CLV_ERR_CHECKSUM, "%s: embeddings checksum mismatch (file damaged)", path);
+    }
     if (ix->has_mfcc) {
         mfccbuf = malloc(mfcc_len ? mfcc_len : 1);
         if (!mfccbuf) BAD(CLV_ERR_NOMEM, "%s: out of memory", path);
@@ -732,29 +749,16 @@ ClvStatus clv_index_load(const char *path, int with_mfcc, const ClvLog *log, Clv
         if (crc32_fast(0, mfccbuf, mfcc_len) != get32(h + 104))
             BAD(CLV_ERR_CHECKSUM, "%s: MFCC checksum mismatch (file damaged)", path);
     }
-    float *emb = malloc((size_t)(emb_len ? emb_len : 4));
-    if (!emb) BAD(CLV_ERR_NOMEM, "%s: out of memory", path);
-    for (uint64_t i = 0; i < count * D; i++) emb[i] = getf(embbuf + 4 * i);
-    float *mf = NULL;
-    int frames_cap = 0;
     for (uint64_t r = 0; r < count; r++) {
-        if (!fits(p, 4, rec_len)) {
-            free(emb);
-            free(mf);
+        if (!fits(p, 4, rec_len))
             BAD(CLV_ERR_FORMAT, "%s: records section ends at record %llu", path,
                 (unsigned long long)r);
-        }
         const uint32_t n = get32(recbuf + p);
         p += 4;
-        if (n < 1 || n > CLV_INDEX_MAX_PATH || !fits(p, (uint64_t)n + 32, rec_len)) {
-            free(emb);
-            free(mf);
+        if (n < 1 || n > CLV_INDEX_MAX_PATH || !fits(p, (uint64_t)n + 32, rec_len))
             BAD(CLV_ERR_FORMAT, "%s: record %llu: bad path length %u", path,
                 (unsigned long long)r, n);
-        }
-        char pathbuf[CLV_INDEX_MAX_PATH + 1];
-        memcpy(pathbuf, recbuf + p, n);
-        pathbuf[n] = 0;
+        const char *pathp = (const char *)recbuf + p;
         p += n;
         const unsigned char *b = recbuf + p;
         p += 32;
@@ -762,54 +766,53 @@ ClvStatus clv_index_load(const char *path, int with_mfcc, const ClvLog *log, Clv
         const int32_t nsec = (int32_t)get32(b + 16);
         const uint32_t frames = get32(b + 20);
         const uint64_t start = get64(b + 24);
-        const float *e = emb + r * D;
+        const float *e = ix->emb + r * D;
         int finite = 1;
         for (uint32_t i = 0; i < D; i++) finite &= isfinite(e[i]) != 0;
-        if (strlen(pathbuf) != n || size < 0 || nsec < 0 || nsec > 999999999 ||
+        char *pc = malloc((size_t)n + 1);
+        if (!pc) BAD(CLV_ERR_NOMEM, "%s: out of memory", path);
+        memcpy(pc, pathp, n);
+        pc[n] = 0;
+        if (strlen(pc) != n || size < 0 || nsec < 0 || nsec > 999999999 ||
             frames > CLV_INDEX_MAX_MFCC_FRAMES || !fits(start, frames, total_frames) || !finite) {
-            free(emb);
-            free(mf);
-            BAD(CLV_ERR_FORMAT, "%s: record %llu ('%.200s') is malformed (NUL in the path, "
-                "negative size, bad time, MFCC range or non-finite embedding)", path,
-                (unsigned long long)r, pathbuf);
+            clv_log(log, CLV_LOG_ERROR, "%s: record %llu ('%.200s') is malformed (NUL in the "
+                    "path, negative size, bad time, MFCC range or non-finite embedding)", path,
+                    (unsigned long long)r, pc);
+            free(pc);
+            st = CLV_ERR_FORMAT;
+            goto done;
         }
-        if (clv_index_find(ix, pathbuf) >= 0) {
-            free(emb);
-            free(mf);
-            BAD(CLV_ERR_FORMAT, "%s: path '%.200s' appears twice", path, pathbuf);
+        if (clv_index_find(ix, pc) >= 0) {
+            clv_log(log, CLV_LOG_ERROR, "%s: path '%.200s' appears twice", path, pc);
+            free(pc);
+            st = CLV_ERR_FORMAT;
+            goto done;
         }
-        int nf = 0;
-        if (ix->has_mfcc && frames > 0) {
-            if ((int)frames > frames_cap) {
-                float *g = realloc(mf, (size_t)frames * M * sizeof(float));
-                if (!g) {
-                    free(emb);
-                    free(mf);
-                    BAD(CLV_ERR_NOMEM, "%s: out of memory", path);
-                }
-                mf = g;
-                frames_cap = (int)frames;
-            }
+        Rec *rec = &ix->recs[ix->count];
+        rec->path = pc;
+        rec->size = size;
+        rec->mtime_sec = sec;
+        rec->mtime_nsec = nsec;
+        rec->mfcc_frames = ix->has_mfcc ? (int)frames : 0;
+        rec->mfcc_start = ix->mfcc_used;
+        if (rec->mfcc_frames > 0) {
+            /* fits() above keeps start + frames within the section */
             const unsigned char *src = mfccbuf + start * M * 2;
+            float *dst = ix->mfcc + ix->mfcc_used * (size_t)M;
             for (uint64_t i = 0; i < (uint64_t)frames * M; i++)
-                mf[i] = clv_half_to_float((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
-            nf = (int)frames;
+                dst[i] = clv_half_to_float((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
+            ix->mfcc_used += frames;
         }
-        if ((st = clv_index_add(ix, pathbuf, size, sec, nsec, e, mf, nf)) != CLV_OK) {
-            free(emb);
-            free(mf);
-            BAD(st, "%s: record %llu: %s", path, (unsigned long long)r, clv_strerror(st));
-        }
+        size_t hh = (size_t)(hash_str(pc) & (ix->table_cap - 1));
+        while (ix->table[hh] >= 0) hh = (hh + 1) & (ix->table_cap - 1);
+        ix->table[hh] = ix->count++;
     }
-    free(emb);
-    free(mf);
     if (p != rec_len)
         BAD(CLV_ERR_FORMAT, "%s: %llu stray bytes after the last record", path,
             (unsigned long long)(rec_len - p));
 done:
     fclose(f);
     free(recbuf);
-    free(embbuf);
     free(mfccbuf);
     if (st != CLV_OK) {
         clv_index_free(ix);

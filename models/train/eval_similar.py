@@ -20,7 +20,7 @@ fold (--dtw-queries; all with 0); the embedding is scored on the same subset too
 so the two compare like for like, and on all queries.
 
 Time per query: the library of every shared us8k clip (2148 files) indexed with
-the shipped model (models/embed.clvm); one whole `cleave similar QUERY --index
+the shipped model (models/embed.clvm, or models/tagger.clvm without it); one whole `cleave similar QUERY --index
 INDEX -k 20 --json` process (start-up, model and index loading, decoding,
 embedding, ranking) over --time-queries queries: median and 90th percentile of
 its wall-clock time and of its CPU time (user + system, from wait4; on a shared,
@@ -120,19 +120,32 @@ def main():
                     help='DTW queries per fold (0: all)')
     ap.add_argument('--no-dtw', action='store_true')
     ap.add_argument('--time-queries', type=int, default=40)
-    ap.add_argument('--shipped', default=os.path.join(ROOT, 'models', 'embed.clvm'))
+    ap.add_argument('--shipped', default=None,
+                    help='model for the timing (default: models/embed.clvm if shipped, else '
+                         'models/tagger.clvm, as cleave index picks it)')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--out', default=os.path.join(ROOT, 'docs', 'results', 'similar.json'))
     ap.add_argument('--label', default='')
+    ap.add_argument('--query-folds', default='1,2,3')
+    ap.add_argument('--timing-only', action='store_true',
+                    help='keep the retrieval figures already in --out; redo the timing')
     a = ap.parse_args()
     if not os.path.isdir(DATA):
         sys.exit('no us8k data at %s' % DATA)
+    if a.shipped is None:
+        a.shipped = os.path.join(ROOT, 'models', 'embed.clvm')
+        if not os.path.exists(a.shipped):
+            a.shipped = os.path.join(ROOT, 'models', 'tagger.clvm')
     rng = random.Random(a.seed)
     folds = {f: clips(f) for f in (1, 2, 3)}
     work = tempfile.mkdtemp(prefix='cleave-eval-similar-')
     per = {}
     pooled = {'embed': [], 'embed_on_dtw_subset': [], 'dtw': []}
-    for qf in (1, 2, 3):
+    prev = None
+    if a.timing_only:
+        with open(a.out) as fh:
+            prev = json.load(fh)
+    for qf in ([] if prev else [int(f) for f in a.query_folds.split(',')]):
         lf = [f for f in (1, 2, 3) if f != qf]
         tag = 'f%d%d' % tuple(lf)
         if a.tagger_only:
@@ -164,7 +177,7 @@ def main():
                               **{k: scores(v) for k, v in res.items()}}
         for k in pooled:
             pooled[k] += res[k]
-    result = {'protocol': 'us8k: library = two folds, queries = the third, three rotations; '
+    result = prev or {'protocol': 'us8k: library = two folds, queries = the third, three rotations; '
                           'hit = same class; Recall@K = a hit among the first K',
               'label': a.label, 'tagger_only': a.tagger_only, 'per_fold': per,
               'pooled': {k: scores(v) for k, v in pooled.items()}}
@@ -199,12 +212,12 @@ def main():
     rows = [('embedding, all queries', 'embed'), ('embedding, DTW subset', 'embed_on_dtw_subset'),
             ('DTW (MFCC, band 0.1), DTW subset', 'dtw')]
     for name, k in rows:
-        s = result['pooled'][k]
+        s = result['pooled'].get(k)
         if s:
             print('| %s | %d | %.3f | %.3f | %.3f | %.3f |' % (name, s['queries'], s['mrr20'],
                   s['recall10'], s['recall20'], s['p10']))
     print('\nper query fold (embedding, all queries; DTW subset):')
-    for f, d in per.items():
+    for f, d in result['per_fold'].items():
         e, t = d['embed'], d['dtw']
         print('  %s (library %d): embed MRR@20 %.3f R@10 %.3f R@20 %.3f%s' % (
             f, d['library'], e['mrr20'], e['recall10'], e['recall20'],
