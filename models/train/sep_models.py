@@ -82,7 +82,7 @@ class BandLinear(nn.Module):
         nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        # bmm over bands (torch 1.13's einsum backward gave wrong gradients here)
+        # bmm over bands: one batched GEMM per layer
         lead = x.shape[:-2]
         nb, cin = x.shape[-2:]
         xb = x.reshape(-1, nb, cin).transpose(0, 1)                  # [nb, N, cin]
