@@ -95,7 +95,8 @@ void clv_index_free(ClvIndex *ix);
 
 /* The model the index was built with (strings owned by the index). Thread: any. */
 const ClvIndexModel *clv_index_model(const ClvIndex *ix);
-/* Whether the MFCC sequences are present (loaded with them, or built). */
+/* Whether the MFCC sequences are present (loaded with them, or built).
+ * Thread: any. */
 int clv_index_has_mfcc(const ClvIndex *ix);
 
 /* Number of records and record i. Thread: any. */

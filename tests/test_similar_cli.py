@@ -177,6 +177,32 @@ def main():
     check(rc == 0 and objs and objs[0]['path'] == files[1], '44.1 kHz stereo sine: %r %s'
           % (objs, err))
 
+    # --- progress bar: drawn on a terminal only ----------------------------------
+    import pty
+    master, slave = pty.openpty()
+    env = dict(os.environ)
+    env.pop('CLEAVE_NO_PROGRESS', None)
+    pidx = os.path.join(scratch, 'progress.idx')
+    p = subprocess.run([cleave, 'index', lib, '-o', pidx], stdout=subprocess.PIPE,
+                       stderr=slave, env=env, timeout=300)
+    os.close(slave)
+    seen = b''
+    try:
+        while True:
+            chunk = os.read(master, 65536)
+            if not chunk:
+                break
+            seen += chunk
+    except OSError:
+        pass
+    os.close(master)
+    check(p.returncode == 0 and b'indexing [' in seen and b'6/6' in seen,
+          'no progress bar on a terminal: %r' % seen[-200:])
+    p = subprocess.run([cleave, 'index', lib, '-o', pidx + '2'], capture_output=True, env=env,
+                       timeout=300)
+    check(p.returncode == 0 and b'indexing [' not in p.stderr,
+          'progress bar drawn on a pipe: %r' % p.stderr[-200:])
+
     # --- re-running: unchanged, new, changed, deleted ----------------------------
     rc, out, err = index()
     check(rc == 0 and summary(out) == (6, 0, 6, 0, 0), 'unchanged re-run: %r %s' % (out, err))
