@@ -190,14 +190,16 @@ int clv_cmd_similar(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         ClvIndexRecord rec;
         clv_index_record(ix, hits[i].record, &rec);
-        /* -inf (a record without MFCC frames) is not valid JSON: print a floor. */
-        const double s = isfinite(hits[i].score) ? hits[i].score : -1e30;
+        /* -inf (DTW: a record without MFCC frames) is not valid JSON: print a floor. */
+        char score[48];
+        if (isfinite(hits[i].score)) snprintf(score, sizeof score, json ? "%.6f" : "%.4f", hits[i].score);
+        else snprintf(score, sizeof score, "-1e30");
         if (json) {
             printf("{\"path\": ");
             json_string(rec.path);
-            printf(", \"score\": %.6f}\n", s);
+            printf(", \"score\": %s}\n", score);
         } else {
-            printf("%.4f  %s\n", s, rec.path);
+            printf("%s  %s\n", score, rec.path);
         }
     }
     if (fflush(stdout) != 0) {
