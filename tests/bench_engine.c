@@ -6,6 +6,8 @@
  *    paced at real time: median, 99th percentile, maximum, and misses.
  * Usage: bench_engine [separator ...]   (default: centre) */
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +41,7 @@ static void signal_fill(float *l, float *r, int n, unsigned *seed, long t0)
     }
 }
 
-static int bench(const char *name, ClvOperatingPoint op)
+static int bench(const char *name, ClvOperatingPoint op, int prio)
 {
     const int rate = 44100, block = 512, seconds = 30;
     ClvLog log = {0};
@@ -75,9 +77,13 @@ static int bench(const char *name, ClvOperatingPoint op)
     for (int b = 0; b < 2; b++) {
         const int n = blocks[b];
         if (clv_separator_create(name, rate, 2, op, &log, &sep) != CLV_OK) return 1;
-        ClvEngineConfig rc = {.sample_rate = rate, .channels = 2, .max_block = n, .mode = CLV_ENGINE_REALTIME};
+        ClvEngineConfig rc = {.sample_rate = rate, .channels = 2, .max_block = n, .mode = CLV_ENGINE_REALTIME,
+                              .worker_priority = prio};
         if (clv_engine_new(&rc, sep, &e) != CLV_OK) return 1;
         const int nblocks = (int)((long)rate * 8 / n);
+        /* as in a realtime host: the audio thread above the worker */
+        struct sched_param sp = {.sched_priority = prio ? prio + 10 : 0};
+        int audio_rt = prio && pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
         double *dt = malloc(sizeof(double) * (size_t)nblocks);
         struct timespec next;
         clock_gettime(CLOCK_MONOTONIC, &next);
@@ -96,13 +102,17 @@ static int bench(const char *name, ClvOperatingPoint op)
             }
             clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
         }
+        if (audio_rt) {
+            sp.sched_priority = 0;
+            pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
+        }
         ClvEngineStats st;
         clv_engine_get_stats(e, &st);
         clv_engine_free(e);
         qsort(dt, (size_t)nblocks, sizeof(double), cmp_d);
-        printf("    audio thread, %3d-frame blocks (%.2f ms): median %6.2f us, p99 %6.2f us, max %7.2f us;"
-               " worker load %.3f; misses %llu of %d blocks\n",
-               n, 1000.0 * n / rate, 1e6 * dt[nblocks / 2], 1e6 * dt[(int)(nblocks * 0.99)],
+        printf("    audio thread, %3d-frame blocks (%.2f ms), worker %s: median %6.2f us, p99 %6.2f us,"
+               " max %7.2f us; worker load %.3f; misses %llu of %d blocks\n",
+               n, 1000.0 * n / rate, prio ? "SCHED_FIFO under a SCHED_FIFO audio thread" : "normal prio", 1e6 * dt[nblocks / 2], 1e6 * dt[(int)(nblocks * 0.99)],
                1e6 * dt[nblocks - 1], st.worker_load, (unsigned long long)st.misses, nblocks);
         free(dt);
     }
@@ -113,14 +123,15 @@ static int bench(const char *name, ClvOperatingPoint op)
 int main(int argc, char **argv)
 {
     printf("cleave engine benchmark: 44.1 kHz stereo\n");
-    if (argc < 2) {
-        bench("centre", CLV_OP_QUALITY);
-        bench("centre", CLV_OP_LOW_LATENCY);
-        return 0;
-    }
-    for (int i = 1; i < argc; i++) {
-        bench(argv[i], CLV_OP_QUALITY);
-        bench(argv[i], CLV_OP_LOW_LATENCY);
-    }
+    /* timing of the audio thread with the worker at normal priority, then (when the
+     * process may use SCHED_FIFO) with the worker below a realtime audio thread */
+    static const char *def[] = {"centre"};
+    const char *const *names = argc < 2 ? def : (const char *const *)argv + 1;
+    const int count = argc < 2 ? 1 : argc - 1;
+    for (int i = 0; i < count; i++)
+        for (int prio = 0; prio <= 60; prio += 60) {
+            bench(names[i], CLV_OP_QUALITY, prio);
+            bench(names[i], CLV_OP_LOW_LATENCY, prio);
+        }
     return 0;
 }
