@@ -35,7 +35,9 @@ Quality (unless --no-quality; each writes docs/results/*.json):
     over Frets on Fire bands, 44.1 kHz stereo) against swh Karaoke and mid/side;
   - mir1k_eval.json: models/train/eval_sep.py through `cleave separate` for every
     separator and operating point, plus the ideal ratio mask (MIR-1K devtest);
-  - tag_eval.json: models/train/eval_tag.py on the shipped tagger's weights.
+  - tag_eval.json: models/train/eval_tag.py on the shipped tagger's weights
+    (tests/bench/tag_quality.py), and on the fold-rotation runs of its recipe
+    (models/train/runs/tag_fNN, when present) for held-out accuracy.
 Then `tests/bench/make_results.py` turns the JSON into docs/RESULTS.md and pictures.
 
 --selftest: a short run of the built-in separator that checks the measuring
@@ -344,8 +346,12 @@ def quality(build, entries, outdir, threads, limit, offered=None):
         if e['kind'] != 'tagger':
             continue
         log(f'run_benchmarks: tagging accuracy of {e["name"]} (eval_tag.py) ...')
+        # fold-rotation runs of the tagger recipe (train on two us8k folds, test on the
+        # third), for an accuracy estimate when the shipped model saw every fold here
+        import glob
+        rot = sorted(glob.glob(os.path.join(TRAIN, 'runs', 'tag_f[0-9][0-9]')))
         r = run(['nice', '-n', '10', PY, os.path.join(HERE, 'tag_quality.py'), e['file'],
-                 os.path.join(outdir, 'tag_eval.json')], timeout=7200)
+                 os.path.join(outdir, 'tag_eval.json')] + (['--rotations'] + rot if rot else []), timeout=7200)
         res['tag'] = 'ok' if r.returncode == 0 else f'failed: {(r.stderr or r.stdout).strip()[-300:]}'
     return res
 
