@@ -389,6 +389,89 @@ MATVEC_P_BODY(v16f, LD16, SPLAT16, 16)
 typedef void (*MatvecPFn)(int M, int K, const float *Pk, const float *x, float *y, int accumulate);
 static MatvecPFn matvec_p_fn = matvec_p_base;
 
+/* Direct product for few taps: y[m, t] = b[m] + sum_k w[m * K + k] * rows[k][t]
+ * for m < M, t < nt (y row stride ldy; b may be NULL). This is a GEMM whose B
+ * rows are read in place (no packing) and whose tile is stored once, with the
+ * bias, instead of being written back through a buffer: with K this small the
+ * packing and the write-back of the general GEMM cost as much as the product.
+ * MB output channels x two vectors of t accumulate in registers; rows past M
+ * repeat row M-1 and are not stored. The last partial block of t overlaps the
+ * previous one (the same values are stored twice), so every block is full. */
+#define SMALLK_MAX 16
+#define SMALLK_BODY(VT, LD, ST, SPLAT, W, MB)                                            \
+    {                                                                                   \
+        int t = 0;                                                                      \
+        while (t < nt) {                                                                \
+            int nv, tt = t;                                                             \
+            if (nt - t >= 2 * W) nv = 2;                                                \
+            else if (nt >= W) {                                                         \
+                nv = 1;                                                                 \
+                if (nt - t < W) tt = nt - W;                                            \
+            } else nv = 0;                                                              \
+            if (nv == 0) { /* fewer than W frames in all: scalar */                     \
+                for (int m = 0; m < M; m++)                                             \
+                    for (int u = t; u < nt; u++) {                                      \
+                        float a = b ? b[m] : 0.0f;                                      \
+                        for (int k = 0; k < K; k++) a += w[(size_t)m * K + k] * rows[k][u]; \
+                        y[(size_t)m * ldy + u] = a;                                     \
+                    }                                                               \
+                break;                                                                  \
+            }                                                                           \
+            for (int m0 = 0; m0 < M; m0 += MB) {                                        \
+                const float *wr[MB];                                                    \
+                VT a0[MB], a1[MB];                                                      \
+                for (int r = 0; r < MB; r++) {                                          \
+                    int m = m0 + r < M ? m0 + r : M - 1;                                \
+                    wr[r] = w + (size_t)m * K;                                          \
+                    a0[r] = a1[r] = SPLAT(b ? b[m] : 0.0f);                             \
+                }                                                                       \
+                if (nv == 2) {                                                          \
+                    for (int k = 0; k < K; k++) {                                       \
+                        VT x0 = LD(rows[k] + tt), x1 = LD(rows[k] + tt + W);            \
+                        for (int r = 0; r < MB; r++) {                                  \
+                            VT wk = SPLAT(wr[r][k]);                                    \
+                            a0[r] += wk * x0;                                           \
+                            a1[r] += wk * x1;                                           \
+                        }                                                               \
+                    }                                                                   \
+                } else {                                                                \
+                    for (int k = 0; k < K; k++) {                                       \
+                        VT x0 = LD(rows[k] + tt);                                       \
+                        for (int r = 0; r < MB; r++) a0[r] += SPLAT(wr[r][k]) * x0;     \
+                    }                                                                   \
+                }                                                                       \
+                int mr = M - m0 < MB ? M - m0 : MB;                                     \
+                for (int r = 0; r < mr; r++) {                                          \
+                    float *yr = y + (size_t)(m0 + r) * ldy + tt;                        \
+                    ST(yr, a0[r]);                                                      \
+                    if (nv == 2) ST(yr + W, a1[r]);                                     \
+                }                                                                       \
+            }                                                                           \
+            t = tt + nv * W;                                                            \
+        }                                                                               \
+    }
+
+typedef void (*SmallKFn)(int M, int K, const float *w, const float *b, const float *const *rows,
+                         int nt, float *y, size_t ldy);
+
+static void smallk_base(int M, int K, const float *w, const float *b, const float *const *rows,
+                        int nt, float *y, size_t ldy)
+SMALLK_BODY(v8f, ld8, st8, splat8, 8, 4)
+
+#if CLV_X86_DISPATCH
+__attribute__((target("avx2,fma")))
+static void smallk_avx2(int M, int K, const float *w, const float *b, const float *const *rows,
+                        int nt, float *y, size_t ldy)
+SMALLK_BODY(v8f, ld8, st8, splat8, 8, 6)
+
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+static void smallk_avx512(int M, int K, const float *w, const float *b, const float *const *rows,
+                          int nt, float *y, size_t ldy)
+SMALLK_BODY(v16f, LD16, ST16, SPLAT16, 16, 8)
+#endif
+
+static SmallKFn smallk_fn = smallk_base;
+
 /* Dispatches to the kernel in use (defined after the kernel table). */
 static void matvec_n(int M, int K, const float *A, int lda, const float *x, float beta, float *y,
                      int incy, float alpha);
@@ -572,9 +655,11 @@ static void set_level(int level)
     kern.matvec = matvec_n_base;
     kern.isa = "sse2";
     matvec_p_fn = matvec_p_base;
+    smallk_fn = smallk_base;
 #if CLV_X86_DISPATCH
     if (level >= 2) {
         matvec_p_fn = matvec_p_avx512;
+        smallk_fn = smallk_avx512;
         kern.level = 2;
         kern.mr = 8;
         kern.nr = 32;
@@ -583,6 +668,7 @@ static void set_level(int level)
         kern.isa = "avx512";
     } else if (level >= 1) {
         matvec_p_fn = matvec_p_avx2;
+        smallk_fn = smallk_avx2;
         kern.level = 1;
         kern.tile = gemm_tile_6x16_avx2;
         kern.matvec = matvec_n_avx2;
@@ -911,6 +997,20 @@ static void conv1d_core(const ClvConv1d *c, const float *packed, const float *x,
         }
         return;
     }
+    if (G == 1 && cin * K <= SMALLK_MAX && out_len >= 8) {
+        /* Few taps in all (a first layer on audio: one input channel, strided):
+         * the direct small-K product, reading x in place when it can. */
+        const float *rows[SMALLK_MAX];
+        if (s == 1 && pad == 0) {
+            for (int ci = 0; ci < cin; ci++)
+                for (int k = 0; k < K; k++) rows[ci * K + k] = x + (size_t)ci * x_stride + (size_t)k * d;
+        } else {
+            im2col1d(x, x_stride, in_len, cin, K, s, d, pad, out_len, scratch);
+            for (int r = 0; r < cin * K; r++) rows[r] = scratch + (size_t)r * out_len;
+        }
+        smallk_fn(c->out_ch, cin * K, c->weight, c->bias, rows, out_len, y, (size_t)out_len);
+        return;
+    }
     for (int co = 0; co < c->out_ch; co++) {
         float b = c->bias ? c->bias[co] : 0.0f;
         float *yr = y + (size_t)co * out_len;
@@ -1141,11 +1241,36 @@ void clv_conv2d(const ClvConv2d *c, const float *x, int h, int w, float *y, floa
         }
         return;
     }
+    const int KK = c->kh * c->kw;
+    const size_t Hp = (size_t)h + 2 * (size_t)c->ph, Wp = (size_t)w + 2 * (size_t)c->pw;
+    if (G == 1 && cin == 1 && KK <= SMALLK_MAX && c->sh == 1 && c->sw == 1 && ow >= 8 &&
+        Hp * Wp <= (size_t)KK * on) {
+        /* One input channel, many outputs (a first layer on a spectrogram): the
+         * direct small-K product over each output row, its taps read in place from
+         * the input (zero-padded once into the scratch when there is padding). */
+        const float *xs = x;
+        size_t xw = (size_t)w;
+        if (c->ph || c->pw) {
+            memset(scratch, 0, Hp * Wp * sizeof *scratch);
+            for (int iy = 0; iy < h; iy++)
+                memcpy(scratch + (size_t)(iy + c->ph) * Wp + c->pw, x + (size_t)iy * w,
+                       (size_t)w * sizeof *x);
+            xs = scratch;
+            xw = Wp;
+        }
+        for (int oy = 0; oy < oh; oy++) {
+            const float *rows[SMALLK_MAX];
+            for (int ki = 0; ki < c->kh; ki++)
+                for (int kj = 0; kj < c->kw; kj++)
+                    rows[ki * c->kw + kj] = xs + (size_t)(oy + ki * c->dh) * xw + (size_t)kj * c->dw;
+            smallk_fn(c->out_ch, KK, c->weight, c->bias, rows, ow, y + (size_t)oy * ow, on);
+        }
+        return;
+    }
     for (int co = 0; co < c->out_ch; co++) {
         float b = c->bias ? c->bias[co] : 0.0f;
         for (size_t t = 0; t < on; t++) y[co * on + t] = b;
     }
-    const int KK = c->kh * c->kw;
     const int direct = KK == 1 && c->sh == 1 && c->sw == 1 && c->ph == 0 && c->pw == 0;
     for (int g = 0; g < G; g++) {
         const float *xg = x + (size_t)g * cin * h * w;

@@ -853,6 +853,165 @@ static void test_realtime(void)
     clv_arena_free(&a);
 }
 
+/* Naive double-precision references for the direct small-K paths (few taps in
+ * all), which the golden cases do not reach at every shape: odd channel counts
+ * (rows past a register block), lengths that leave a partial vector block, and
+ * the padded and strided variants. */
+static float lcg_val(uint32_t *r)
+{
+    *r = *r * 1664525u + 1013904223u;
+    return ((float)(*r >> 8) / 16777216.0f - 0.5f) * 2.0f;
+}
+
+static float *rand_buf(size_t n, uint32_t seed)
+{
+    float *p = buf(n);
+    uint32_t r = seed;
+    for (size_t i = 0; i < n; i++) p[i] = lcg_val(&r);
+    return p;
+}
+
+static void ref_conv1d(const ClvConv1d *c, const float *x, int L, float *y)
+{
+    const int cin = c->in_ch / c->groups, cout = c->out_ch / c->groups;
+    const int ol = clv_conv1d_out_len(c, L);
+    for (int co = 0; co < c->out_ch; co++)
+        for (int t = 0; t < ol; t++) {
+            double a = c->bias ? c->bias[co] : 0.0;
+            int g = co / cout;
+            for (int ci = 0; ci < cin; ci++)
+                for (int k = 0; k < c->kernel; k++) {
+                    int i = t * c->stride + k * c->dilation - c->padding;
+                    if (i >= 0 && i < L)
+                        a += (double)c->weight[((size_t)co * cin + ci) * c->kernel + k] *
+                             x[(size_t)(g * cin + ci) * L + i];
+                }
+            y[(size_t)co * ol + t] = (float)a;
+        }
+}
+
+static void ref_conv2d(const ClvConv2d *c, const float *x, int H, int W, float *y)
+{
+    const int oh = clv_conv2d_out_h(c, H), ow = clv_conv2d_out_w(c, W);
+    const int cin = c->in_ch / c->groups, cout = c->out_ch / c->groups;
+    for (int co = 0; co < c->out_ch; co++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+                double a = c->bias ? c->bias[co] : 0.0;
+                int g = co / cout;
+                for (int ci = 0; ci < cin; ci++)
+                    for (int ki = 0; ki < c->kh; ki++)
+                        for (int kj = 0; kj < c->kw; kj++) {
+                            int iy = oy * c->sh + ki * c->dh - c->ph, ix = ox * c->sw + kj * c->dw - c->pw;
+                            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                            a += (double)c->weight[(((size_t)co * cin + ci) * c->kh + ki) * c->kw + kj] *
+                                 x[((size_t)(g * cin + ci) * H + iy) * W + ix];
+                        }
+                y[((size_t)co * oh + oy) * ow + ox] = (float)a;
+            }
+}
+
+static void test_small_k(void)
+{
+    /* cin, cout, k, stride, pad, dilation, bias, L */
+    static const int c1[][8] = {
+        {1, 48, 8, 4, 0, 1, 1, 1024}, /* Demucs-like first layer */
+        {1, 11, 8, 4, 2, 1, 1, 203},  /* padded: im2col path, 11 rows, partial block */
+        {2, 13, 3, 1, 0, 2, 0, 77},   /* two channels read in place, dilated, no bias */
+        {1, 5, 4, 2, 1, 1, 1, 19},    /* 9 outputs: one overlapping vector block at most */
+        {1, 7, 5, 3, 0, 1, 1, 20},    /* 6 outputs: scalar */
+    };
+    for (size_t i = 0; i < sizeof c1 / sizeof *c1; i++) {
+        const int *p = c1[i];
+        char what[64];
+        snprintf(what, sizeof what, "smallk conv1d%zu", i);
+        float *w = rand_buf((size_t)p[1] * p[0] * p[2], 700 + (uint32_t)i);
+        float *b = rand_buf((size_t)p[1], 710 + (uint32_t)i);
+        float *x = rand_buf((size_t)p[0] * p[7], 720 + (uint32_t)i);
+        ClvConv1d cv = {p[0], p[1], p[2], p[3], p[4], p[5], 1, w, p[6] ? b : NULL};
+        CHECK(clv_conv1d_check(&cv) == CLV_OK, "%s: check", what);
+        int ol = clv_conv1d_out_len(&cv, p[7]);
+        size_t ns = clv_conv1d_scratch(&cv, p[7]), ny = (size_t)p[1] * ol;
+        float *s = buf(ns), *y = buf(ny), *r = buf(ny);
+        clv_conv1d(&cv, x, p[7], y, s);
+        ref_conv1d(&cv, x, p[7], r);
+        guard_ok(s, ns, what);
+        guard_ok(y, ny, what);
+        cmp(what, y, r, ny);
+        /* The same conv streamed in chunks of 37 frames (pad 0 so the whole-signal
+         * result is the reference), under the allocation trap. */
+        if (p[4] == 0) {
+            ClvArena a;
+            ClvConv1dStream st;
+            clv_arena_init_sizing(&a);
+            clv_conv1d_stream_init(&st, &cv, 37, 0, &a);
+            CHECK(clv_arena_new(&a, clv_arena_used(&a)) == CLV_OK, "%s: arena", what);
+            CHECK(clv_conv1d_stream_init(&st, &cv, 37, 0, &a) == CLV_OK, "%s: stream init", what);
+            int mo = clv_conv1d_stream_max_out(&st);
+            float *yo = buf((size_t)p[1] * mo), *ys = buf(ny);
+            int done = 0;
+            trap_hits = 0;
+            trap_on = 1;
+            for (int t0 = 0; t0 < p[7]; t0 += 37) {
+                int n = p[7] - t0 < 37 ? p[7] - t0 : 37;
+                float xin[2 * 37];
+                for (int ci = 0; ci < p[0]; ci++)
+                    memcpy(xin + (size_t)ci * n, x + (size_t)ci * p[7] + t0, (size_t)n * sizeof *x);
+                int k = clv_conv1d_stream_process(&st, xin, n, yo);
+                for (int co = 0; co < p[1] && done + k <= ol; co++)
+                    memcpy(ys + (size_t)co * ol + done, yo + (size_t)co * k, (size_t)k * sizeof *yo);
+                done += k;
+            }
+            trap_on = 0;
+            CHECK(trap_hits == 0, "%s: %ld allocations or locks while streaming", what, trap_hits);
+            CHECK(done == ol, "%s: streamed %d frames, want %d", what, done, ol);
+            snprintf(what, sizeof what, "smallk conv1d%zu stream", i);
+            if (done == ol) cmp(what, ys, r, ny);
+            free(yo);
+            free(ys);
+            clv_arena_free(&a);
+        }
+        free(w);
+        free(b);
+        free(x);
+        free(s);
+        free(y);
+        free(r);
+    }
+    /* cout, kh, kw, ph, pw, dh, dw, H, W */
+    static const int c2[][9] = {
+        {32, 3, 3, 1, 1, 1, 1, 64, 100}, /* tagger first layer */
+        {13, 3, 3, 1, 1, 1, 1, 9, 21},   /* odd channels, partial block */
+        {12, 2, 3, 0, 0, 2, 1, 10, 40},  /* no padding (read in place), dilated rows */
+        {9, 3, 5, 2, 0, 1, 2, 7, 30},    /* padding in one dim only */
+        {6, 3, 3, 1, 1, 1, 1, 5, 5},     /* 5 columns: the GEMM path */
+    };
+    for (size_t i = 0; i < sizeof c2 / sizeof *c2; i++) {
+        const int *p = c2[i];
+        char what[64];
+        snprintf(what, sizeof what, "smallk conv2d%zu", i);
+        float *w = rand_buf((size_t)p[0] * p[1] * p[2], 730 + (uint32_t)i);
+        float *b = rand_buf((size_t)p[0], 740 + (uint32_t)i);
+        float *x = rand_buf((size_t)p[7] * p[8], 750 + (uint32_t)i);
+        ClvConv2d cv = {1, p[0], p[1], p[2], 1, 1, p[3], p[4], p[5], p[6], 1, w, b};
+        CHECK(clv_conv2d_check(&cv) == CLV_OK, "%s: check", what);
+        size_t ny = (size_t)p[0] * clv_conv2d_out_h(&cv, p[7]) * clv_conv2d_out_w(&cv, p[8]);
+        size_t ns = clv_conv2d_scratch(&cv, p[7], p[8]);
+        float *s = buf(ns), *y = buf(ny), *r = buf(ny);
+        clv_conv2d(&cv, x, p[7], p[8], y, s);
+        ref_conv2d(&cv, x, p[7], p[8], r);
+        guard_ok(s, ns, what);
+        guard_ok(y, ny, what);
+        cmp(what, y, r, ny);
+        free(w);
+        free(b);
+        free(x);
+        free(s);
+        free(y);
+        free(r);
+    }
+}
+
 static void run_all(void)
 {
     test_realtime();
@@ -864,6 +1023,7 @@ static void run_all(void)
     test_conv1d_stream();
     test_convt1d();
     test_conv2d();
+    test_small_k();
     test_rnn();
     test_mha();
     test_norms();
