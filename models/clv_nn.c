@@ -1110,7 +1110,16 @@ static void conv1d_core(const ClvConv1d *c, const float *packed, const float *x,
     if (out_len == 1 && G == 1 && packed) {
         /* One output frame: a matrix-vector product over the packed weights. */
         const float *col = x;
-        if (!direct) {
+        if (!direct && pad == 0) {
+            /* The window is inside x: gather it (im2col's per-row bookkeeping and
+             * copies would cost a quarter of the product at 256 x 3 taps). */
+            for (int ci = 0; ci < cin; ci++) {
+                const float *xr = x + (size_t)ci * x_stride;
+                float *cr = scratch + (size_t)ci * K;
+                for (int k = 0; k < K; k++) cr[k] = xr[(size_t)k * d];
+            }
+            col = scratch;
+        } else if (!direct) {
             im2col1d(x, x_stride, in_len, cin, K, s, d, pad, 1, scratch);
             col = scratch;
         }
@@ -1183,8 +1192,16 @@ int clv_conv1d_stream_process(ClvConv1dStream *s, const float *x, int n, float *
     int drop = s->skip < n ? s->skip : n;
     s->skip -= drop;
     int add = n - drop;
-    for (int ci = 0; ci < C; ci++)
-        memcpy(s->buf + (size_t)ci * cap + s->have, x + (size_t)ci * n + drop, (size_t)add * sizeof *x);
+    /* Per-frame calls move a frame or two per channel: plain loops, not a
+     * library call per channel. */
+    for (int ci = 0; ci < C; ci++) {
+        float *dst = s->buf + (size_t)ci * cap + s->have;
+        const float *src = x + (size_t)ci * n + drop;
+        if (add <= 8)
+            for (int i = 0; i < add; i++) dst[i] = src[i];
+        else
+            memcpy(dst, src, (size_t)add * sizeof *x);
+    }
     s->have += add;
     if (s->have < span) return 0;
     int nout = (s->have - span) / st + 1;
@@ -1196,8 +1213,13 @@ int clv_conv1d_stream_process(ClvConv1dStream *s, const float *x, int n, float *
         s->have = 0;
     } else {
         int keep = s->have - next;
-        for (int ci = 0; ci < C; ci++)
-            memmove(s->buf + (size_t)ci * cap, s->buf + (size_t)ci * cap + next, (size_t)keep * sizeof *y);
+        for (int ci = 0; ci < C; ci++) {
+            float *row = s->buf + (size_t)ci * cap;
+            if (keep <= 8) /* forward copy: the destination is below the source */
+                for (int i = 0; i < keep; i++) row[i] = row[next + i];
+            else
+                memmove(row, row + next, (size_t)keep * sizeof *row);
+        }
         s->have = keep;
     }
     return nout;
