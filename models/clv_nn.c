@@ -18,6 +18,12 @@
  *   OpenBLAS 0.3.21's sgemm (Haswell kernel), so OpenBLAS is used only on CPUs
  *   without AVX-512, and never for matrix-vector shapes, where its call overhead
  *   costs more than the product.
+ * - Convolutions with few taps in all (cin * kernel <= 16: first layers on audio
+ *   or a spectrogram) skip the GEMM: its B packing and tile write-back cost as
+ *   much as a product with K this small. A direct kernel keeps 8 output channels
+ *   x 32 frames (AVX-512) in registers and stores them once. Depthwise rows use
+ *   a 1-D row kernel (64 outputs per block on AVX-512); both finish a row with an
+ *   overlapping full vector rather than scalar edges.
  * - Per-frame products are memory-bound (the weights stream from L2/L3 each
  *   frame); the streaming objects keep a copy of their weights packed in
  *   16-row panels so each product reads memory once, sequentially.
