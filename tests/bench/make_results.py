@@ -52,7 +52,9 @@ def db(x):
 
 def reason(r):
     """A separator's refusal without the absolute path of the model file."""
-    return (r.get('reason') or '').replace(ROOT + '/', '')
+    import re
+    t = (r.get('reason') or '').replace(ROOT + '/', '')
+    return re.sub(r'^\S+\.clvm: ', '', t)
 
 
 def key(r):
