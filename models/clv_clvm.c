@@ -746,6 +746,35 @@ ClvStatus clv_clvm_meta_float(const ClvClvm *m, const char *key, double *out)
     return st;
 }
 
+ClvStatus clv_clvm_meta_int_range(const ClvClvm *m, const char *key, int64_t lo, int64_t hi,
+                                  int *out)
+{
+    int64_t v = 0;
+    ClvStatus st = clv_clvm_meta_int(m, key, &v);
+    if (st != CLV_OK) return st;
+    if (v < lo || v > hi || v < INT32_MIN || v > INT32_MAX) {
+        logf_model(&m->log, m->path, "metadata '%s' = %lld is out of range %lld..%lld", key,
+                   (long long)v, (long long)lo, (long long)hi);
+        return CLV_ERR_FORMAT;
+    }
+    *out = (int)v;
+    return CLV_OK;
+}
+
+ClvStatus clv_clvm_meta_float_range(const ClvClvm *m, const char *key, double lo, double hi,
+                                    double *out)
+{
+    double v = 0.0;
+    ClvStatus st = clv_clvm_meta_float(m, key, &v);
+    if (st != CLV_OK) return st;
+    if (!(v >= lo && v <= hi)) {
+        logf_model(&m->log, m->path, "metadata '%s' = %g is out of range %g..%g", key, v, lo, hi);
+        return CLV_ERR_FORMAT;
+    }
+    *out = v;
+    return CLV_OK;
+}
+
 ClvStatus clv_clvm_meta_strings(const ClvClvm *m, const char *key, const char *const **items,
                                 int *count)
 {

@@ -96,6 +96,13 @@ ClvStatus clv_clvm_meta_int(const ClvClvm *m, const char *key, int64_t *out);
 ClvStatus clv_clvm_meta_float(const ClvClvm *m, const char *key, double *out);
 ClvStatus clv_clvm_meta_strings(const ClvClvm *m, const char *key, const char *const **items,
                                 int *count);
+/* Numeric metadata that must lie in [lo, hi] (networks sizing buffers from it):
+ * out of range is CLV_ERR_FORMAT, logged with the file, key, value and range.
+ * Thread: any. */
+ClvStatus clv_clvm_meta_int_range(const ClvClvm *m, const char *key, int64_t lo, int64_t hi,
+                                  int *out);
+ClvStatus clv_clvm_meta_float_range(const ClvClvm *m, const char *key, double lo, double hi,
+                                    double *out);
 ClvStatus clv_clvm_meta_ints(const ClvClvm *m, const char *key, const int64_t **items,
                              int *count);
 

@@ -74,28 +74,12 @@ struct ClvEmbedderImpl {
 
 static ClvStatus meta_int(ClvEmbedder *e, const char *key, long lo, long hi, int *out)
 {
-    int64_t v;
-    ClvStatus st = clv_clvm_meta_int(e->model, key, &v);
-    if (st != CLV_OK) return st;
-    if (v < lo || v > hi) {
-        clv_log(&e->log, CLV_LOG_ERROR, "%s: metadata '%s' = %lld is out of range %ld..%ld",
-                clv_clvm_path(e->model), key, (long long)v, lo, hi);
-        return CLV_ERR_FORMAT;
-    }
-    *out = (int)v;
-    return CLV_OK;
+    return clv_clvm_meta_int_range(e->model, key, lo, hi, out);
 }
 
 static ClvStatus meta_float(ClvEmbedder *e, const char *key, double lo, double hi, double *out)
 {
-    ClvStatus st = clv_clvm_meta_float(e->model, key, out);
-    if (st != CLV_OK) return st;
-    if (!(*out >= lo && *out <= hi)) {
-        clv_log(&e->log, CLV_LOG_ERROR, "%s: metadata '%s' = %g is out of range %g..%g",
-                clv_clvm_path(e->model), key, *out, lo, hi);
-        return CLV_ERR_FORMAT;
-    }
-    return CLV_OK;
+    return clv_clvm_meta_float_range(e->model, key, lo, hi, out);
 }
 
 static void layout(ClvEmbedder *e, ClvArena *a)

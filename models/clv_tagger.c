@@ -73,28 +73,12 @@ struct ClvTaggerImpl {
 
 static ClvStatus meta_int(ClvTagger *t, const char *key, long lo, long hi, int *out)
 {
-    int64_t v;
-    ClvStatus st = clv_clvm_meta_int(t->model, key, &v);
-    if (st != CLV_OK) return st;
-    if (v < lo || v > hi) {
-        clv_log(&t->log, CLV_LOG_ERROR, "%s: metadata '%s' = %lld is out of range %ld..%ld",
-                clv_clvm_path(t->model), key, (long long)v, lo, hi);
-        return CLV_ERR_FORMAT;
-    }
-    *out = (int)v;
-    return CLV_OK;
+    return clv_clvm_meta_int_range(t->model, key, lo, hi, out);
 }
 
 static ClvStatus meta_float(ClvTagger *t, const char *key, double lo, double hi, double *out)
 {
-    ClvStatus st = clv_clvm_meta_float(t->model, key, out);
-    if (st != CLV_OK) return st;
-    if (!(*out >= lo && *out <= hi)) {
-        clv_log(&t->log, CLV_LOG_ERROR, "%s: metadata '%s' = %g is out of range %g..%g",
-                clv_clvm_path(t->model), key, *out, lo, hi);
-        return CLV_ERR_FORMAT;
-    }
-    return CLV_OK;
+    return clv_clvm_meta_float_range(t->model, key, lo, hi, out);
 }
 
 /* Lays out all buffers (run on a sizing arena, then on the real one). */
