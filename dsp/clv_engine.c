@@ -131,7 +131,8 @@ static ClvStatus pipeline_new(const ClvEngine *e, ClvSeparator *sep, ClvPipeline
         clv_separator_free(sep);
         return CLV_ERR_INVALID;
     }
-    if ((int64_t)sep->latency + sep->hop + e->slack > e->max_latency) {
+    const int slack = sep->headroom > e->slack ? sep->headroom : e->slack;
+    if (sep->headroom < 0 || (int64_t)sep->latency + sep->hop + slack > e->max_latency) {
         clv_log(&cfg->log, CLV_LOG_ERROR, "separator %s: latency %d + hop %d exceeds %d frames",
                 sep->name, sep->latency, sep->hop, e->max_latency);
         clv_separator_free(sep);
@@ -146,7 +147,8 @@ static ClvStatus pipeline_new(const ClvEngine *e, ClvSeparator *sep, ClvPipeline
     p->channels = cfg->channels;
     p->hop = sep->hop;
     p->sep_latency = sep->latency;
-    p->latency = sep->latency + sep->hop + e->slack;
+    p->slack = slack;
+    p->latency = sep->latency + sep->hop + slack;
     p->msg_floats = (size_t)p->channels * (size_t)p->hop;
     p->offline = cfg->mode == CLV_ENGINE_OFFLINE;
     p->vhop_seq = UINT64_MAX;

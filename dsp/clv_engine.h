@@ -30,7 +30,8 @@ typedef struct {
     int sample_rate; /* Hz, 8000..192000 */
     int channels;    /* 1 or 2 */
     int max_block;   /* largest block process() will be given, >= 1 */
-    int slack;       /* frames of worker headroom added to the latency; 0 = max(nominal block, hop) */
+    int slack;       /* frames of worker headroom added to the latency; 0 = max_block. A
+                      * separator that declares more headroom gets its own. */
     ClvEngineMode mode;
     int worker_priority; /* 0: normal scheduling; 1..98: ask for SCHED_FIFO at this
                           * priority (below the audio thread's), warn if refused */

@@ -30,7 +30,7 @@ typedef struct {
  * marked (audio). */
 typedef struct ClvPipeline {
     ClvSeparator *sep;
-    int channels, hop, sep_latency, latency; /* latency = sep_latency + hop + slack */
+    int channels, hop, sep_latency, slack, latency; /* latency = sep_latency + hop + slack */
     size_t msg_floats;                       /* channels * hop */
 
     ClvRing *in_ring;  /* audio -> worker: ClvHopHeader + samples */

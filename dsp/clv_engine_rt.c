@@ -125,7 +125,7 @@ void clv_engine_process(ClvEngine *e, const float *const *in, float *const *voca
     }
 
     /* 2. output */
-    const uint64_t lead = (uint64_t)H + (uint64_t)e->slack;
+    const uint64_t lead = (uint64_t)H + (uint64_t)p->slack;
     const uint64_t D = (uint64_t)p->latency;
     for (int i = 0; i < n;) {
         const uint64_t t = e->t + (uint64_t)i;

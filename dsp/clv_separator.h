@@ -38,6 +38,9 @@ struct ClvSeparator {
     int sample_rate; /* host rate in Hz */
     int hop;         /* frames per process() call, >= 1 */
     int latency;     /* algorithmic delay in frames at the host rate, >= 0 */
+    int headroom;    /* worker time the separator needs per hop, in frames, when its cost
+                      * comes in bursts (e.g. several network frames in one hop); the
+                      * engine's slack is at least this. 0 = none. */
     char name[64];   /* registry name, for messages */
 };
 

@@ -298,6 +298,9 @@ ClvStatus clv_hourglass_create(ClvClvm *model, int sample_rate, int channels, Cl
     h->base.hop = (int)lround(M * r);
     if (h->base.hop < 1) h->base.hop = 1;
     const int H = h->base.hop;
+    /* the 16 kHz side runs whole network frames: one hop of host audio can bring
+     * two of them, so the worker needs a hop of headroom, not just a host block */
+    h->base.headroom = H;
     for (int c = 0; c < C; c++) {
         if ((st = clv_stft_new(n->n_fft, M, &h->stft[c])) != CLV_OK) goto fail;
         if ((st = clv_hourglass_state_new(n, &h->st[c])) != CLV_OK) goto fail;
