@@ -205,6 +205,9 @@ def build(arch, **kw):
         return StackedHourglass(**kw)
     if arch in ('gru', GruBaseline.arch):
         return GruBaseline(**kw)
+    import sep_wave
+    if arch in ('waveunet', 'demucs', sep_wave.WaveUNet.arch, sep_wave.DemucsStream.arch):
+        return sep_wave.build(arch, **kw)
     raise ValueError(f'unknown architecture {arch}')
 
 
@@ -217,7 +220,11 @@ def separate(model, x, window=None, chunk_frames=None):
     """Offline separation of a mono waveform x [S] (torch float32). The framing
     matches the C streaming path: n_fft - hop zeros of history before the first
     sample, output frame k = input frame k; frames beyond the lookahead at the end
-    use zero-padded future. Returns vocals [S] aligned with x."""
+    use zero-padded future. Returns vocals [S] aligned with x. Waveform models
+    (domain 'wave') go to sep_wave.separate."""
+    if getattr(model, 'domain', 'spec') == 'wave':
+        import sep_wave
+        return sep_wave.separate(model, x)
     if window is None:
         window = sqrt_hann()
     L = model.lookahead

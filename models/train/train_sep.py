@@ -23,6 +23,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sep_data  # noqa: E402
 import sep_models as M  # noqa: E402
+import sep_wave as W  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -30,7 +31,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def parse():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--name', required=True)
-    p.add_argument('--arch', default='hourglass', choices=['hourglass', 'gru'])
+    p.add_argument('--arch', default='hourglass', choices=['hourglass', 'gru', 'waveunet', 'demucs'])
+    p.add_argument('--levels', type=int, default=6, help='waveunet: down/up levels')
+    p.add_argument('--ch', type=int, default=16, help='waveunet: channels added per level; demucs: first width')
+    p.add_argument('--depth', type=int, default=3, help='demucs: encoder/decoder layers')
+    p.add_argument('--samples', type=int, default=16000,
+                   help='waveform models: output samples per example (16 kHz)')
     p.add_argument('--stacks', type=int, default=2)
     p.add_argument('--hidden', type=int, default=192)
     p.add_argument('--d', type=int, nargs=3, default=[24, 48, 96])
@@ -41,6 +47,10 @@ def parse():
     p.add_argument('--batch', type=int, default=16)
     p.add_argument('--frames', type=int, default=96, help='output frames per example')
     p.add_argument('--lr', type=float, default=1e-3)
+    p.add_argument('--loss', default='l1', choices=['l1', 'sdr', 'l1sdr'],
+                   help='l1: L1 on masked magnitudes; sdr: negative SDR of the time-domain '
+                        'vocals and accompaniment (mixture phase, iSTFT); l1sdr: both')
+    p.add_argument('--sdr-weight', type=float, default=1.0, help='weight of the SDR term (per dB)')
     p.add_argument('--p-pjs', type=float, default=0.15)
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--ckpt-minutes', type=float, default=4.0)
@@ -54,6 +64,10 @@ def build_model(a):
     if a.arch == 'hourglass':
         return M.StackedHourglass(stacks=a.stacks, d0=a.d[0], d1=a.d[1], d2=a.d[2], hidden=a.hidden,
                                   lookahead=a.lookahead)
+    if a.arch == 'waveunet':
+        return W.WaveUNet(levels=a.levels, ch=a.ch)
+    if a.arch == 'demucs':
+        return W.DemucsStream(depth=a.depth, hidden=a.ch)
     return M.GruBaseline(hidden=a.hidden)
 
 
@@ -64,6 +78,45 @@ def mask_loss(masks, X, Vm, Am):
     for m in masks:
         loss = loss + (m * Xm - Vm).abs().mean() + ((1 - m) * Xm - Am).abs().mean()
     return loss / len(masks)
+
+
+def sdr_db(ref, est, eps):
+    """Per-example SDR in dB; eps (per example) keeps silent references finite."""
+    num = (ref ** 2).sum(-1) + eps
+    den = ((ref - est) ** 2).sum(-1) + eps
+    return 10 * torch.log10(num / den)
+
+
+def wave_sdr_loss(masks, X, voc, acc, window):
+    """Negative mean SDR of vocals (mask x mixture, mixture phase) and accompaniment
+    (mixture - vocals) in the time domain, on the samples every frame overlaps.
+    X [B, F, BINS] is the mixture STFT of output frames 1..F of the segment."""
+    F = X.shape[1]
+    lo, hi = M.N_FFT - M.HOP, F * M.HOP
+    v_ref = voc[:, M.HOP + lo: M.HOP + hi]
+    a_ref = acc[:, M.HOP + lo: M.HOP + hi]
+    eps = 1e-3 * ((v_ref + a_ref) ** 2).sum(-1).detach() + 1e-6
+    loss = 0.0
+    for m in masks:
+        v = M.istft(X * m, window)[:, lo:hi]
+        a = (v_ref + a_ref) - v
+        loss = loss - 0.5 * (sdr_db(v_ref, v, eps) + sdr_db(a_ref, a, eps)).mean()
+    return loss / len(masks)
+
+
+def spec_loss(a, model, mix, voc, acc, window):
+    X = M.stft(torch.from_numpy(mix), window)
+    masks = model(X.abs())
+    Xf = X[:, 1:1 + a.frames]
+    loss = 0.0
+    if a.loss in ('l1', 'l1sdr'):
+        Vm = M.stft(torch.from_numpy(voc), window).abs()[:, 1:1 + a.frames]
+        Am = M.stft(torch.from_numpy(acc), window).abs()[:, 1:1 + a.frames]
+        loss = loss + mask_loss(masks, Xf, Vm, Am)
+    if a.loss in ('sdr', 'l1sdr'):
+        loss = loss + a.sdr_weight * wave_sdr_loss(masks, Xf, torch.from_numpy(voc), torch.from_numpy(acc),
+                                                   window)
+    return loss
 
 
 def quick_sdr(model, clips, window):
@@ -104,14 +157,20 @@ def main():
     train = sep_data.load_mir1k('train', a.data)
     dev = sep_data.load_mir1k('devtest', a.data)
     extra = sep_data.load_pjs_voices(a.data) if a.p_pjs > 0 else []
-    L = a.lookahead if a.arch == 'hourglass' else 0
-    in_frames = a.frames + 1 + L
-    seg = (in_frames - 1) * M.HOP + M.N_FFT
+    model = build_model(a)
+    wave = getattr(model, 'domain', 'spec') == 'wave'
+    if wave:
+        if a.loss != 'sdr':
+            raise SystemExit('waveform models train with --loss sdr')
+        seg, w_off, w_out = W.train_io(model, a.samples)
+    else:
+        L = a.lookahead if a.arch == 'hourglass' else 0
+        in_frames = a.frames + 1 + L
+        seg = (in_frames - 1) * M.HOP + M.N_FFT
     sampler = sep_data.RemixSampler(train, seg, extra, p_pjs=a.p_pjs)
     dev_quick = sep_data.devtest_mixtures(dev[::6], '0db')
     window = M.sqrt_hann()
 
-    model = build_model(a)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     step, elapsed = 0, 0.0
     if a.resume and os.path.exists(ckpt_path):
@@ -120,7 +179,7 @@ def main():
         opt.load_state_dict(ck['opt'])
         step, elapsed = ck['step'], ck['elapsed']
         say(f'resumed {ckpt_path} at step {step}, {elapsed / 60:.1f} min trained')
-    else:
+    elif not wave:
         # measured input normalisation from training mixtures
         rng = np.random.default_rng([a.seed, 999999])
         mix, _, _ = sampler.batch(64, rng)
@@ -150,11 +209,15 @@ def main():
         rng = np.random.default_rng([a.seed, step])
         torch.manual_seed(a.seed * 1000003 + step)
         mix, voc, acc = sampler.batch(a.batch, rng)
-        X = M.stft(torch.from_numpy(mix), window)
-        Vm = M.stft(torch.from_numpy(voc), window).abs()[:, 1:1 + a.frames]
-        Am = M.stft(torch.from_numpy(acc), window).abs()[:, 1:1 + a.frames]
-        masks = model(X.abs())
-        loss = mask_loss(masks, X[:, 1:1 + a.frames], Vm, Am)
+        if wave:
+            mix_t = torch.from_numpy(mix)
+            v_ref = torch.from_numpy(voc[:, w_off:w_off + w_out])
+            a_ref = torch.from_numpy(acc[:, w_off:w_off + w_out])
+            v = model(mix_t)
+            eps = 1e-3 * ((v_ref + a_ref) ** 2).sum(-1) + 1e-6
+            loss = -0.5 * (sdr_db(v_ref, v, eps) + sdr_db(a_ref, (v_ref + a_ref) - v, eps)).mean()
+        else:
+            loss = spec_loss(a, model, mix, voc, acc, window)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -162,7 +225,7 @@ def main():
         step += 1
         run_loss += loss.item()
         n_loss += 1
-        frames_done += a.batch * a.frames
+        frames_done += a.batch * (w_out // M.HOP if wave else a.frames)
         now = time.time()
         if step % 100 == 0:
             say(f'step {step} loss {run_loss / n_loss:.5f} lr {lr:.2e} '
