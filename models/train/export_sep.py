@@ -70,15 +70,33 @@ def main():
     cmd = a.command or ('nice /usr/bin/python3 models/train/train_sep.py ' + ' '.join(
         f'--{k.replace("_", "-")} {" ".join(map(str, v)) if isinstance(v, list) else v}'
         for k, v in args.items() if k not in ('resume', 'data') and v is not None and v is not False))
-    meta = {'arch': model.arch, 'kind': 'separator', 'format_rev': 1,
-            'sample_rate': 16000, 'n_fft': M.N_FFT, 'hop': M.HOP, 'window': 'sqrt-hann-periodic',
-            'labels': ['vocals'], 'mask': 'sigmoid ratio mask, mixture phase; accompaniment = mixture - vocals',
-            'latency_frames_model_rate': M.N_FFT - M.HOP + model.lookahead * M.HOP,
+    if getattr(model, 'domain', 'spec') == 'wave':
+        import sep_wave as W
+        if isinstance(model, W.WaveUNet):
+            # blocks of `block` output samples, each from [block + 2 ctx] input samples
+            lat = model.block + model.ctx
+            meta = {'block': model.block, 'ctx': model.ctx, 'slope': 0.2,
+                    'output': 'vocals = out([up features, input]); accompaniment = mixture - vocals',
+                    'upsample': 'linear interpolation (2m-1), then valid conv'}
+        else:
+            # steps of S^depth samples; output [j*step, (j+1)*step) final once input
+            # [j*step, j*step + step + lookahead) is in
+            steps = -(-(model.step + model.lookahead) // model.step)
+            lat = steps * model.step
+            meta = {'step': model.step, 'lookahead': model.lookahead,
+                    'output': 'vocals; accompaniment = mixture - vocals'}
+        meta.update({'latency_samples_model_rate': lat})
+    else:
+        meta = {'n_fft': M.N_FFT, 'hop': M.HOP, 'window': 'sqrt-hann-periodic',
+                'mask': 'sigmoid ratio mask, mixture phase; accompaniment = mixture - vocals',
+                'latency_frames_model_rate': M.N_FFT - M.HOP + model.lookahead * M.HOP}
+    meta.update({'arch': model.arch, 'kind': 'separator', 'format_rev': 1,
+            'sample_rate': 16000, 'labels': ['vocals'],
             'train_steps': int(ck['step']), 'train_seed': int(args.get('seed', 0)),
             'train_minutes': float(ck['elapsed'] / 60), 'train_command': cmd,
             'train_data': 'MIR-1K train (remixed) + PJS songs as extra voices',
             'train_commit': commit or 'unknown',
-            'license': 'research/non-commercial (trained on MIR-1K)'}
+            'license': 'research/non-commercial (trained on MIR-1K)'})
     for k, v in ck['cfg'].items():
         meta[k] = int(v)
     clvm.write_clvm(a.out, tensors, meta)
