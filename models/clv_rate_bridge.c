@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: ISC */
+/* Setup of the rate bridge: converters, queue sizes, the alignment and the
+ * measured prefill (the host-rate glue the hourglass separator introduced,
+ * factored out for the waveform families).
+ *
+ * Latency. The vocal path is: down-converter (d_down model samples) -> network
+ * (model_latency) -> `align` zeros fed to the up-converter at reset ->
+ * up-converter (d_up host frames) -> `prefill` zeros in the host queue; in host
+ * frames
+ *     prefill + (d_down + model_latency + align) * R / model_rate + d_up.
+ * A fractional misalignment between the vocals and the engine's delayed input
+ * would leak voice into the accompaniment (input - vocals), so `align` is the
+ * smallest count of zeros that brings the total within 1/50 frame of an integer
+ * (the converters' measured delays are not more precise than that), which is
+ * what is reported. The prefill is the largest shortfall of the host queue over
+ * a simulated run of the exact hop sequence, so the queue never runs dry. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "clv_rate_bridge_impl.h"
+
+static long gcd_l(long a, long b)
+{
+    while (b) {
+        long t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+static int imax(int a, int b) { return a > b ? a : b; }
+
+static float *fzalloc(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
+
+void clv_rate_bridge_free(ClvRateBridge *b)
+{
+    if (!b) return;
+    clv_resample_free(b->down);
+    clv_resample_free(b->up);
+    free(b->inter);
+    free(b->fifo);
+    for (int c = 0; c < 2; c++) {
+        free(b->bin[c]);
+        free(b->bout[c]);
+    }
+    free(b->vm);
+    free(b->outq);
+    free(b->zeros);
+    free(b);
+}
+
+int clv_rate_bridge_hop(const ClvRateBridge *b) { return b->H; }
+int clv_rate_bridge_latency(const ClvRateBridge *b) { return b->latency; }
+int clv_rate_bridge_headroom(const ClvRateBridge *b) { return b->headroom; }
+long clv_rate_bridge_underruns(const ClvRateBridge *b) { return b->underruns; }
+
+void clv_rate_bridge_describe(const ClvRateBridge *b, double *d_down, double *d_up, int *align,
+                              int *prefill)
+{
+    if (d_down) *d_down = b->d_down;
+    if (d_up) *d_up = b->d_up;
+    if (align) *align = b->align;
+    if (prefill) *prefill = b->prefill;
+}
+
+/* Runs the exact hop sequence on silence with no prefill and returns the largest
+ * shortfall of the host queue: the prefill that keeps it from running dry. The
+ * converters are deterministic and the hop pattern repeats with a period of
+ * p / gcd(hop * q mod p, p) calls for a rate ratio p/q, so a few periods (and at
+ * least 8 s, for the converters' start-up) cover every phase. The network does
+ * not change the counts, so blocks give silence here without the callback. */
+static int measure_prefill(ClvRateBridge *b)
+{
+    const int H = b->H, rate = b->cfg.host_rate;
+    const long g = gcd_l(rate, b->cfg.model_rate);
+    const long p = rate / g, q = b->cfg.model_rate / g;
+    const long period = p / gcd_l((long)H * q % p ? (long)H * q % p : p, p);
+    long calls = 3 * period + 3 * q + 64;
+    if (calls < 8L * rate / H + 64) calls = 8L * rate / H + 64;
+    if (calls > 200000) calls = 200000;
+    b->measuring = 1;
+    b->prefill = 0;
+    clv_rate_bridge_reset(b);
+    const float *in[2] = {b->zeros, b->zeros};
+    float *vo[2] = {b->bout[0], b->bout[b->C - 1]};
+    long worst = 0;
+    for (long i = 0; i < calls; i++) {
+        /* vocals land in bout, which the next block overwrites anyway: the hop
+         * is at most the size of bout (see the allocation) */
+        clv_rate_bridge_process(b, in, vo);
+        long short_by = (long)H * (i + 1) - b->produced;
+        if (short_by > worst) worst = short_by;
+    }
+    b->measuring = 0;
+    b->underruns = 0;
+    return (int)worst;
+}
+
+ClvStatus clv_rate_bridge_new(const ClvRateBridgeConfig *cfg, const ClvLog *log,
+                              ClvRateBridge **out)
+{
+    *out = NULL;
+    const char *name = cfg->name ? cfg->name : "separator";
+    if (cfg->channels < 1 || cfg->channels > 2 || cfg->host_rate < 8000 ||
+        cfg->host_rate > 192000) {
+        clv_log(log, CLV_LOG_ERROR, "%s: %d channels at %d Hz not supported", name, cfg->channels,
+                cfg->host_rate);
+        return CLV_ERR_UNSUPPORTED;
+    }
+    if (cfg->model_rate < 8000 || cfg->model_rate > 48000 || cfg->model_block < 1 ||
+        cfg->model_block > 65536 || cfg->model_latency < 0 || cfg->model_latency > 1 << 20 ||
+        cfg->host_hop < 0 || cfg->host_hop > 1 << 16 || !cfg->block) {
+        clv_log(log, CLV_LOG_ERROR,
+                "%s: bad bridge setup (model rate %d Hz, block %d, latency %d, host hop %d)", name,
+                cfg->model_rate, cfg->model_block, cfg->model_latency, cfg->host_hop);
+        return CLV_ERR_INVALID;
+    }
+    ClvRateBridge *b = calloc(1, sizeof *b);
+    if (!b) return CLV_ERR_NOMEM;
+    b->cfg = *cfg;
+    b->cfg.name = NULL; /* not kept: the caller's string may not outlive us */
+    const int C = cfg->channels, M = cfg->model_block, mrate = cfg->model_rate;
+    const double r = (double)cfg->host_rate / mrate;
+    b->C = C;
+    b->M = M;
+    b->H = cfg->host_hop > 0 ? cfg->host_hop : (int)lround(M * r);
+    if (b->H < 1) b->H = 1;
+    const int H = b->H;
+    /* the model side runs whole blocks: one host hop can bring two of them, so
+     * the worker needs a hop of headroom, not just a host block */
+    b->headroom = H;
+    ClvStatus st;
+    if (cfg->host_rate != mrate) {
+        if ((st = clv_resample_new(cfg->host_rate, mrate, C, &b->down)) != CLV_OK ||
+            (st = clv_resample_new(mrate, cfg->host_rate, C, &b->up)) != CLV_OK) {
+            clv_log(log, CLV_LOG_ERROR, "%s: cannot convert %d Hz <-> %d Hz", name,
+                    cfg->host_rate, mrate);
+            goto fail;
+        }
+        b->d_down = clv_resample_delay(b->down);
+        b->d_up = clv_resample_delay(b->up);
+    }
+    /* integer alignment of the whole vocal path (see the top of this file): the
+     * fractional part of k * R / model_rate repeats after model_rate / gcd zeros */
+    const double base = b->d_down + cfg->model_latency;
+    b->align = 0;
+    if (b->up) {
+        const long q = mrate / gcd_l(cfg->host_rate, mrate);
+        const int kmax = q < 4096 ? (int)q : 4096;
+        double best_err = 1.0;
+        for (int k = 0; k < kmax; k++) {
+            double d = (base + k) * r + b->d_up;
+            double e = fabs(d - floor(d + 0.5));
+            if (e < best_err - 1e-9) {
+                best_err = e;
+                b->align = k;
+            }
+            if (e < 0.02) break;
+        }
+    }
+    const double chain = (base + b->align) * r + b->d_up;
+    b->cap_fifo = M + (int)ceil(H / r) + 256;
+    b->max_blocks = b->cap_fifo / M + 1;
+    b->cap_out = (int)ceil(((double)b->max_blocks * M + b->align) * r) + 4 * H + 4096;
+    b->inter = fzalloc((size_t)H * C);
+    b->fifo = fzalloc((size_t)b->cap_fifo * C);
+    for (int c = 0; c < C; c++) {
+        /* bout doubles as the discard buffer of measure_prefill(): hop frames */
+        b->bin[c] = fzalloc((size_t)M);
+        b->bout[c] = fzalloc((size_t)imax(M, H));
+    }
+    b->vm = fzalloc((size_t)b->max_blocks * M * C);
+    b->outq = fzalloc((size_t)b->cap_out * C);
+    b->zeros = fzalloc((size_t)imax(b->align, H) * C);
+    int ok = b->inter && b->fifo && b->vm && b->outq && b->zeros;
+    for (int c = 0; c < C; c++) ok = ok && b->bin[c] && b->bout[c];
+    if (!ok) {
+        st = CLV_ERR_NOMEM;
+        goto fail;
+    }
+    if (b->down) {
+        /* libsoxr sizes its buffers on the first call of the largest size */
+        if ((st = clv_resample_prime(b->down, (size_t)H)) != CLV_OK ||
+            (st = clv_resample_prime(b->up, (size_t)imax(b->max_blocks * M, b->align))) != CLV_OK)
+            goto fail;
+    }
+    b->prefill = measure_prefill(b);
+    if (b->prefill + b->align * r + 2 * H > b->cap_out) {
+        st = CLV_ERR_INVALID; /* cannot happen with the sizes above; keeps the queue bounded */
+        goto fail;
+    }
+    b->latency = b->prefill + (int)floor(chain + 0.5);
+    clv_rate_bridge_reset(b);
+    *out = b;
+    return CLV_OK;
+fail:
+    clv_rate_bridge_free(b);
+    return st;
+}
