@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 
 #include "clv_azimuth.h"
+#include "clv_demucs.h"    /* separation family: causal Demucs-style (sep) */
 #include "clv_hourglass.h" /* separation family: stacked hourglass (sep) */
+#include "clv_waveunet.h"  /* separation family: Wave-U-Net (sep) */
 
 #ifndef CLV_MODEL_INSTALL_DIR
 #define CLV_MODEL_INSTALL_DIR "/usr/local/share/cleave/models"
@@ -28,6 +30,11 @@ static const ClvModelEntry entries[] = {
      "rolling sound-event tagger: 10 urban classes + speech, singing, music"},
     {"hourglass", CLV_KIND_SEPARATOR, "hourglass.clvm", /* sep */
      "band-split stacked hourglass mask net + GRU (MIR-1K, research use), quality point"},
+    {"waveunet", CLV_KIND_SEPARATOR, "waveunet.clvm", /* sep */
+     "Wave-U-Net, time domain, linear interpolation upsampling, difference output (MIR-1K, "
+     "research use), quality point"},
+    {"demucs", CLV_KIND_SEPARATOR, "demucs.clvm", /* sep */
+     "causal Demucs-style waveform U-Net + GRU (MIR-1K, research use), low latency"},
 };
 
 /* Separator architectures by the `arch` metadata of their model files. */
@@ -36,6 +43,8 @@ static const struct {
     ClvSeparatorFactory create;
 } families[] = {
     {CLV_HOURGLASS_ARCH, clv_hourglass_create}, /* sep */
+    {CLV_WAVEUNET_ARCH, clv_waveunet_create},   /* sep */
+    {CLV_DEMUCS_ARCH, clv_demucs_create},       /* sep */
     {NULL, NULL}, /* keeps the array non-empty while no family is compiled in */
 };
 
