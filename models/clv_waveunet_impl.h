@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: ISC */
+/* Private structs of the Wave-U-Net separator, shared by its setup code
+ * (clv_waveunet.c) and its realtime code (clv_waveunet_rt.c). */
+#ifndef CLV_WAVEUNET_IMPL_H
+#define CLV_WAVEUNET_IMPL_H
+
+#include "clv_arena.h"
+#include "clv_nn.h"
+#include "clv_rate_bridge.h"
+#include "clv_waveunet.h"
+
+#define WUN_MAX_LEVELS 12
+
+struct ClvWaveUNetNetImpl {
+    int rate, levels, ch, kd, ku, block, ctx, latency;
+    float slope;
+    int win;                          /* input samples per block: block + 2 * ctx */
+    int width[WUN_MAX_LEVELS + 1];    /* channels of down i (i < levels), bottleneck (levels) */
+    int dlen_in[WUN_MAX_LEVELS + 1];  /* input length of down i / of the bottleneck */
+    int skip_len[WUN_MAX_LEVELS];     /* output length of down i (the skip, odd) */
+    int bott_len;                     /* bottleneck output length */
+    int ulen_in[WUN_MAX_LEVELS];      /* up j: upsampled length 2m - 1 (conv input) */
+    int ulen_out[WUN_MAX_LEVELS];     /* up j: conv output length */
+    ClvConv1d down[WUN_MAX_LEVELS], bott, up[WUN_MAX_LEVELS], out;
+    long params;
+};
+
+/* Everything one channel's processing touches. */
+struct ClvWaveUNetStateImpl {
+    const ClvWaveUNetNet *net;
+    ClvArena arena;
+    float *win;          /* [win] input window of the next block */
+    int fill;            /* samples in win */
+    float *q;            /* [qcap] ring of vocals waiting to go out */
+    int qcap, qhead, qn;
+    float *skip[WUN_MAX_LEVELS]; /* [width i, skip_len i] */
+    float *a, *b;        /* ping-pong activations, [max floats] each */
+    float *scratch;      /* clv_conv1d scratch */
+    float *vout;         /* [block] */
+};
+
+/* The separator: a rate bridge around one net and a state per channel. */
+typedef struct {
+    ClvSeparator base;
+    ClvClvm *model;
+    ClvWaveUNetNet *net;
+    ClvWaveUNetState *st[2];
+    ClvRateBridge *bridge;
+    int mblock; /* model samples per bridge block (small: the network keeps its own window) */
+} WaveUNet;
+
+CLV_RT void clv_waveunet_sep_process(ClvSeparator *sep, const float *const *in,
+                                     float *const *vocals);
+CLV_RT void clv_waveunet_sep_reset(ClvSeparator *sep);
+/* Rate-bridge callback: one model block per channel through the states. */
+CLV_RT void clv_waveunet_sep_block(void *user, const float *const *in, float *const *out);
+
+#endif
