@@ -3,6 +3,15 @@
  * measured prefill (the host-rate glue the hourglass separator introduced,
  * factored out for the waveform families).
  *
+ * Converters. libsoxr's high-quality linear-phase filters, fed in small blocks,
+ * hold back about 80-110 ms (the output arrives late, which shows as the queue
+ * prefill), far over a 25 ms budget. So the bridge converts with its own short
+ * polyphase FIRs (Kaiser-windowed sinc, ~80 dB, passband flat to about 5.9 kHz
+ * for a 16 kHz model, about 1 ms of delay each way) whenever the reduced ratio
+ * has at most 2048 phases (every common rate), and falls back to libsoxr
+ * (dsp/clv_resample.h) otherwise. Content above the model's band is not in the
+ * vocals; the engine's accompaniment = input - vocals keeps it.
+ *
  * Latency. The vocal path is: down-converter (d_down model samples) -> network
  * (model_latency) -> `align` zeros fed to the up-converter at reset ->
  * up-converter (d_up host frames) -> `prefill` zeros in the host queue; in host
@@ -11,11 +20,16 @@
  * A fractional misalignment between the vocals and the engine's delayed input
  * would leak voice into the accompaniment (input - vocals), so `align` is the
  * smallest count of zeros that brings the total within 1/50 frame of an integer
- * (the converters' measured delays are not more precise than that), which is
- * what is reported. The prefill is the largest shortfall of the host queue over
- * a simulated run of the exact hop sequence, so the queue never runs dry. */
+ * (exact for the FIRs, whose delays are known; libsoxr's measured delays are not
+ * more precise than that), which is what is reported. The prefill is the largest
+ * shortfall of the host queue over a simulated run of the exact hop sequence,
+ * so the queue never runs dry. */
 #include <math.h>
 #include <stdlib.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
 
 #include "clv_rate_bridge_impl.h"
 
@@ -33,9 +47,76 @@ static int imax(int a, int b) { return a > b ? a : b; }
 
 static float *fzalloc(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
 
+static double bessel_i0(double x)
+{
+    double sum = 1.0, term = 1.0;
+    for (int k = 1; k < 64 && term > 1e-12 * sum; k++) {
+        term *= (x / (2.0 * k)) * (x / (2.0 * k));
+        sum += term;
+    }
+    return sum;
+}
+
+static void fir_free(BrFir *f)
+{
+    if (!f) return;
+    free(f->g);
+    free(f->hist);
+    free(f);
+}
+
+/* Polyphase converter in_rate -> out_rate (ratio L/M in lowest terms), or NULL
+ * when L is too large for a table (then libsoxr does it). The prototype runs at
+ * in_rate * L: Kaiser (beta 8, about 80 dB) windowed sinc with cutoff 0.45 of the
+ * lower rate and 32 taps per phase at that rate, more when the input is faster,
+ * so the transition band is the same in Hz both ways. *delay gets the group
+ * delay in output samples. */
+static BrFir *fir_new(int in_rate, int out_rate, int channels, double *delay)
+{
+    const long g = gcd_l(in_rate, out_rate);
+    const int L = (int)(out_rate / g), M = (int)(in_rate / g);
+    const int lo = in_rate < out_rate ? in_rate : out_rate;
+    int T = (int)ceil(32.0 * in_rate / lo);
+    T = (T + 3) / 4 * 4;
+    if (L > 2048 || (long)L * T > (1L << 20)) return NULL;
+    BrFir *f = calloc(1, sizeof *f);
+    if (!f) return NULL;
+    f->L = L;
+    f->M = M;
+    f->T = T;
+    f->C = channels;
+    f->g = calloc((size_t)L * T, sizeof(float));
+    f->hist = calloc((size_t)channels * 2 * T, sizeof(float));
+    double *h = calloc((size_t)L * T, sizeof(double));
+    if (!f->g || !f->hist || !h) {
+        free(h);
+        fir_free(f);
+        return NULL;
+    }
+    const int N = T * L - 1; /* odd: the centre is a tap */
+    const double fc = 0.45 * lo / ((double)in_rate * L), mid = (N - 1) / 2.0, beta = 8.0;
+    double sum = 0.0;
+    for (int m = 0; m < N; m++) {
+        const double x = m - mid, r = x / mid;
+        const double sinc = x == 0.0 ? 2.0 * fc : sin(2.0 * M_PI * fc * x) / (M_PI * x);
+        h[m] = sinc * bessel_i0(beta * sqrt(fmax(0.0, 1.0 - r * r))) / bessel_i0(beta);
+        sum += h[m];
+    }
+    for (int ph = 0; ph < L; ph++)
+        for (int k = 0; k < T; k++) {
+            const long m = ph + (long)(T - 1 - k) * L;
+            f->g[(size_t)ph * T + k] = m < N ? (float)(h[m] * L / sum) : 0.0f;
+        }
+    free(h);
+    *delay = mid / M;
+    return f;
+}
+
 void clv_rate_bridge_free(ClvRateBridge *b)
 {
     if (!b) return;
+    fir_free(b->fdown);
+    fir_free(b->fup);
     clv_resample_free(b->down);
     clv_resample_free(b->up);
     free(b->inter);
@@ -132,6 +213,14 @@ ClvStatus clv_rate_bridge_new(const ClvRateBridgeConfig *cfg, const ClvLog *log,
     b->headroom = H;
     ClvStatus st;
     if (cfg->host_rate != mrate) {
+        b->fdown = fir_new(cfg->host_rate, mrate, C, &b->d_down);
+        b->fup = b->fdown ? fir_new(mrate, cfg->host_rate, C, &b->d_up) : NULL;
+        if (b->fdown && !b->fup) {
+            st = CLV_ERR_NOMEM;
+            goto fail;
+        }
+    }
+    if (cfg->host_rate != mrate && !b->fdown) {
         if ((st = clv_resample_new(cfg->host_rate, mrate, C, &b->down)) != CLV_OK ||
             (st = clv_resample_new(mrate, cfg->host_rate, C, &b->up)) != CLV_OK) {
             clv_log(log, CLV_LOG_ERROR, "%s: cannot convert %d Hz <-> %d Hz", name,
@@ -145,7 +234,7 @@ ClvStatus clv_rate_bridge_new(const ClvRateBridgeConfig *cfg, const ClvLog *log,
      * fractional part of k * R / model_rate repeats after model_rate / gcd zeros */
     const double base = b->d_down + cfg->model_latency;
     b->align = 0;
-    if (b->up) {
+    if (b->up || b->fup) {
         const long q = mrate / gcd_l(cfg->host_rate, mrate);
         const int kmax = q < 4096 ? (int)q : 4096;
         double best_err = 1.0;

@@ -7,11 +7,24 @@
 #include "clv_rate_bridge.h"
 #include "clv_resample.h"
 
+/* Short linear-phase polyphase FIR converter for a rational ratio L/M (the
+ * bridge's low-latency path; libsoxr's high-quality filters and block processing
+ * hold back tens of milliseconds). y[n] = sum_j h[(nM mod L) + jL] x[floor(nM/L) - j],
+ * a Kaiser-windowed sinc of T taps per phase; delay (T*L - 2) / (2M) output samples. */
+typedef struct {
+    int L, M, T, C;
+    float *g;    /* [L][T] phase phi's taps, oldest input first */
+    float *hist; /* [C][2T] doubled ring: the last T inputs are hist[p+1 .. p+T] */
+    int p;       /* ring slot of the newest input */
+    int t;       /* next output's position on the L-fold grid minus L * inputs consumed */
+} BrFir;
+
 /* Everything one hop touches. */
 struct ClvRateBridgeImpl {
     ClvRateBridgeConfig cfg;
     int C, H, M;            /* channels, host hop, model block */
-    ClvResample *down, *up; /* NULL when the host runs at the model rate */
+    ClvResample *down, *up; /* libsoxr, for ratios the FIRs cannot take; else NULL */
+    BrFir *fdown, *fup;     /* the short FIRs; NULL at the model rate or with libsoxr */
     double d_down, d_up;    /* converter delays (model samples / host frames) */
     int align;              /* zeros fed to the up-converter at reset (alignment) */
     int prefill;            /* zeros queued at the host rate at reset */
@@ -29,5 +42,8 @@ struct ClvRateBridgeImpl {
     long produced;          /* host frames queued since reset, prefill included */
     long underruns;
 };
+
+CLV_RT size_t clv_br_fir_process(BrFir *f, const float *in, size_t n, float *out, size_t max_out);
+CLV_RT void clv_br_fir_reset(BrFir *f);
 
 #endif

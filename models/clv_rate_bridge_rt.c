@@ -11,6 +11,42 @@
 
 #include "clv_rate_bridge_impl.h"
 
+size_t clv_br_fir_process(BrFir *f, const float *in, size_t n, float *out, size_t max_out)
+{
+    const int T = f->T, C = f->C;
+    size_t got = 0;
+    for (size_t i = 0; i < n; i++) {
+        f->p = f->p + 1 == T ? 0 : f->p + 1;
+        for (int c = 0; c < C; c++) {
+            const float v = in ? in[i * C + c] : 0.0f;
+            f->hist[(size_t)c * 2 * T + f->p] = v;
+            f->hist[(size_t)c * 2 * T + f->p + T] = v;
+        }
+        while (f->t < f->L) {
+            if (got < max_out) {
+                const float *g = f->g + (size_t)f->t * T;
+                for (int c = 0; c < C; c++) {
+                    const float *x = f->hist + (size_t)c * 2 * T + f->p + 1;
+                    float acc = 0.0f;
+                    for (int k = 0; k < T; k++) acc += g[k] * x[k];
+                    out[got * C + c] = acc;
+                }
+                got++;
+            }
+            f->t += f->M;
+        }
+        f->t -= f->L;
+    }
+    return got;
+}
+
+void clv_br_fir_reset(BrFir *f)
+{
+    memset(f->hist, 0, sizeof(float) * (size_t)f->C * 2 * f->T);
+    f->p = 0;
+    f->t = 0;
+}
+
 static void run_blocks(ClvRateBridge *b)
 {
     const int C = b->C, M = b->M;
@@ -33,7 +69,10 @@ static void run_blocks(ClvRateBridge *b)
     if (nb == 0) return;
     const size_t n_in = (size_t)nb * M;
     size_t got;
-    if (b->up) {
+    if (b->fup) {
+        got = clv_br_fir_process(b->fup, b->vm, n_in, b->outq + (size_t)b->nout * C,
+                                 (size_t)(b->cap_out - b->nout));
+    } else if (b->up) {
         got = clv_resample_process(b->up, b->vm, n_in, b->outq + (size_t)b->nout * C,
                                    (size_t)(b->cap_out - b->nout));
     } else {
@@ -50,7 +89,12 @@ void clv_rate_bridge_process(ClvRateBridge *b, const float *const *in, float *co
     const int C = b->C, H = b->H;
     for (int c = 0; c < C; c++)
         for (int i = 0; i < H; i++) b->inter[(size_t)i * C + c] = in[c][i];
-    if (b->down) {
+    if (b->fdown) {
+        size_t got = clv_br_fir_process(b->fdown, b->inter, (size_t)H,
+                                        b->fifo + (size_t)b->nfifo * C,
+                                        (size_t)(b->cap_fifo - b->nfifo));
+        b->nfifo += (int)got;
+    } else if (b->down) {
         size_t got = clv_resample_process(b->down, b->inter, (size_t)H,
                                           b->fifo + (size_t)b->nfifo * C,
                                           (size_t)(b->cap_fifo - b->nfifo));
@@ -75,16 +119,19 @@ void clv_rate_bridge_reset(ClvRateBridge *b)
 {
     const int C = b->C;
     if (b->down) clv_resample_reset(b->down);
+    if (b->fdown) clv_br_fir_reset(b->fdown);
     b->nfifo = 0;
     b->nout = b->prefill;
     b->produced = b->prefill;
     memset(b->outq, 0, sizeof(float) * (size_t)b->prefill * C);
-    if (b->up) {
-        clv_resample_reset(b->up);
+    if (b->up || b->fup) {
+        if (b->up) clv_resample_reset(b->up);
+        if (b->fup) clv_br_fir_reset(b->fup);
         if (b->align > 0) {
-            size_t got = clv_resample_process(b->up, b->zeros, (size_t)b->align,
-                                              b->outq + (size_t)b->nout * C,
-                                              (size_t)(b->cap_out - b->nout));
+            float *dst = b->outq + (size_t)b->nout * C;
+            const size_t room = (size_t)(b->cap_out - b->nout);
+            size_t got = b->fup ? clv_br_fir_process(b->fup, b->zeros, (size_t)b->align, dst, room)
+                                : clv_resample_process(b->up, b->zeros, (size_t)b->align, dst, room);
             b->nout += (int)got;
             b->produced += (long)got;
         }
