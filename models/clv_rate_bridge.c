@@ -6,8 +6,10 @@
  * Converters. libsoxr's high-quality linear-phase filters, fed in small blocks,
  * hold back about 80-110 ms (the output arrives late, which shows as the queue
  * prefill), far over a 25 ms budget. So the bridge converts with its own short
- * polyphase FIRs (Kaiser-windowed sinc, ~80 dB, passband flat to about 5.9 kHz
- * for a 16 kHz model, about 1 ms of delay each way) whenever the reduced ratio
+ * polyphase FIRs (Kaiser-windowed sinc, ~80 dB; by default 32 taps per phase,
+ * -0.1 dB at about 6.2 kHz for a 16 kHz model, about 1 ms of delay each way;
+ * cfg->taps = 128 is flat to about 7.4 kHz for about 4 ms each way, with the
+ * stopband from the model's Nyquist) whenever the reduced ratio
  * has at most 2048 phases (every common rate), and falls back to libsoxr
  * (dsp/clv_resample.h) otherwise. Content above the model's band is not in the
  * vocals; the engine's accompaniment = input - vocals keeps it.
@@ -65,18 +67,31 @@ static void fir_free(BrFir *f)
     free(f);
 }
 
+/* Cutoff (-6 dB) of a converter of `taps` taps per phase, as a fraction of the
+ * lower rate. A Kaiser window of beta 8 (about 80 dB) over T taps has a transition
+ * band of about 5.1 / T of the rate, so 0.5 - 2.6 / T puts the start of the
+ * stopband at the lower rate's Nyquist (measured: >= 80 dB from there for 64..512
+ * taps, -0.1 dB at 7.44 kHz of 16 kHz for 128 taps). Short filters keep 0.45,
+ * the original design (32 taps: -0.1 dB at 6.2 kHz, and 8.0-8.5 kHz folds back
+ * attenuated only 30-75 dB), so taps = 0 stays bit-identical to it. */
+static double fir_cutoff(int taps)
+{
+    const double c = 0.5 - 2.6 / taps;
+    return c > 0.45 ? c : 0.45;
+}
+
 /* Polyphase converter in_rate -> out_rate (ratio L/M in lowest terms), or NULL
  * when L is too large for a table (then libsoxr does it). The prototype runs at
- * in_rate * L: Kaiser (beta 8, about 80 dB) windowed sinc with cutoff 0.45 of the
- * lower rate and 32 taps per phase at that rate, more when the input is faster,
- * so the transition band is the same in Hz both ways. *delay gets the group
- * delay in output samples. */
-static BrFir *fir_new(int in_rate, int out_rate, int channels, double *delay)
+ * in_rate * L: Kaiser (beta 8, about 80 dB) windowed sinc with cutoff
+ * fir_cutoff(taps) of the lower rate and `taps` taps per phase at that rate, more
+ * when the input is faster, so the transition band is the same in Hz both ways.
+ * *delay gets the group delay in output samples. */
+static BrFir *fir_new(int in_rate, int out_rate, int channels, int taps, double *delay)
 {
     const long g = gcd_l(in_rate, out_rate);
     const int L = (int)(out_rate / g), M = (int)(in_rate / g);
     const int lo = in_rate < out_rate ? in_rate : out_rate;
-    int T = (int)ceil(32.0 * in_rate / lo);
+    int T = (int)ceil((double)taps * in_rate / lo);
     T = (T + 3) / 4 * 4;
     if (L > 2048 || (long)L * T > (1L << 20)) return NULL;
     BrFir *f = calloc(1, sizeof *f);
@@ -94,7 +109,7 @@ static BrFir *fir_new(int in_rate, int out_rate, int channels, double *delay)
         return NULL;
     }
     const int N = T * L - 1; /* odd: the centre is a tap */
-    const double fc = 0.45 * lo / ((double)in_rate * L), mid = (N - 1) / 2.0, beta = 8.0;
+    const double fc = fir_cutoff(taps) * lo / ((double)in_rate * L), mid = (N - 1) / 2.0, beta = 8.0;
     double sum = 0.0;
     for (int m = 0; m < N; m++) {
         const double x = m - mid, r = x / mid;
@@ -197,6 +212,15 @@ ClvStatus clv_rate_bridge_new(const ClvRateBridgeConfig *cfg, const ClvLog *log,
                 cfg->model_rate, cfg->model_block, cfg->model_latency, cfg->host_hop);
         return CLV_ERR_INVALID;
     }
+    if (cfg->taps != 0 &&
+        (cfg->taps < CLV_RATE_BRIDGE_TAPS_MIN || cfg->taps > CLV_RATE_BRIDGE_TAPS_MAX)) {
+        clv_log(log, CLV_LOG_ERROR,
+                "%s: bad bridge setup: converter length %d taps per phase (0 for the default "
+                "%d, or %d..%d)",
+                name, cfg->taps, CLV_RATE_BRIDGE_TAPS_SHORT, CLV_RATE_BRIDGE_TAPS_MIN,
+                CLV_RATE_BRIDGE_TAPS_MAX);
+        return CLV_ERR_INVALID;
+    }
     ClvRateBridge *b = calloc(1, sizeof *b);
     if (!b) return CLV_ERR_NOMEM;
     b->cfg = *cfg;
@@ -213,8 +237,9 @@ ClvStatus clv_rate_bridge_new(const ClvRateBridgeConfig *cfg, const ClvLog *log,
     b->headroom = H;
     ClvStatus st;
     if (cfg->host_rate != mrate) {
-        b->fdown = fir_new(cfg->host_rate, mrate, C, &b->d_down);
-        b->fup = b->fdown ? fir_new(mrate, cfg->host_rate, C, &b->d_up) : NULL;
+        const int taps = cfg->taps ? cfg->taps : CLV_RATE_BRIDGE_TAPS_SHORT;
+        b->fdown = fir_new(cfg->host_rate, mrate, C, taps, &b->d_down);
+        b->fup = b->fdown ? fir_new(mrate, cfg->host_rate, C, taps, &b->d_up) : NULL;
         if (b->fdown && !b->fup) {
             st = CLV_ERR_NOMEM;
             goto fail;

@@ -33,6 +33,20 @@ typedef struct ClvRateBridgeImpl ClvRateBridge;
  * safe (no allocation, locks or I/O). Thread: the one that runs the bridge. */
 typedef void (*ClvRateBridgeBlockFn)(void *user, const float *const *in, float *const *out);
 
+/* Converter lengths (ClvRateBridgeConfig.taps), taps per phase at the lower of
+ * the two rates. Measured through both converters, 16 kHz model, 44.1/48 kHz
+ * host (tests/test_rate_bridge.c):
+ *   32 (what 0 selects): about 1 ms each way; -6 dB at 0.45 of the lower rate;
+ *      -0.1 dB at 6.15-6.2 kHz, -1 dB at 6.5 kHz; tones above 8 kHz rejected
+ *      53-57 dB (86 dB from 8.5 kHz).
+ *   128: about 4 ms each way; the cutoff follows the length so the stopband
+ *      starts at the lower rate's Nyquist; -0.1 dB at 7.43 kHz, -1 dB at
+ *      7.50-7.53 kHz; tones above 8 kHz rejected >= 89 dB. */
+#define CLV_RATE_BRIDGE_TAPS_SHORT 32
+#define CLV_RATE_BRIDGE_TAPS_LONG 128
+#define CLV_RATE_BRIDGE_TAPS_MIN 8
+#define CLV_RATE_BRIDGE_TAPS_MAX 512
+
 typedef struct {
     int host_rate;     /* Hz, 8000..192000 */
     int channels;      /* 1 or 2 */
@@ -40,6 +54,11 @@ typedef struct {
     int host_hop;      /* frames per process() call; 0 = round(model_block * host/model) */
     int model_block;   /* model samples per network step, 1..65536 */
     int model_latency; /* model samples by which the callback's output lags its input */
+    int taps;          /* converter taps per phase at the lower rate: 0 = 32 (shortest
+                        * delay), else CLV_RATE_BRIDGE_TAPS_MIN..MAX; the delay of each
+                        * converter is about taps / 2 samples at the lower rate, and
+                        * above 32 the cutoff follows the length (flatter passband,
+                        * see CLV_RATE_BRIDGE_TAPS_LONG) */
     ClvRateBridgeBlockFn block;
     void *user;
     const char *name;  /* for messages (file path or family name); may be NULL */
