@@ -29,6 +29,10 @@
 
 /* model samples per bridge call: 4 ms at 16 kHz */
 #define WUN_BRIDGE_BLOCK 64
+/* the bridge's long converters: flat to about 7.4 kHz instead of 6.2 kHz for
+ * about 6 ms more in all (engine total 231 -> 237 ms at 44.1 kHz, 227 -> 233 ms
+ * at 48 kHz, inside the quality point's 250 ms) */
+#define WUN_BRIDGE_TAPS CLV_RATE_BRIDGE_TAPS_LONG
 /* sustained GEMM throughput assumed for the worker's headroom (one core, shared
  * with the audio thread and the host): the measured per-block rate is in
  * tests/bench_waveunet.c */
@@ -328,6 +332,7 @@ ClvStatus clv_waveunet_create(ClvClvm *model, int sample_rate, int channels, Clv
         .host_hop = 0,
         .model_block = w->mblock,
         .model_latency = n->latency,
+        .taps = WUN_BRIDGE_TAPS,
         .block = clv_waveunet_sep_block,
         .user = w,
         .name = path,
