@@ -7,7 +7,7 @@
 #include "clv_arena.h"
 #include "clv_hourglass.h"
 #include "clv_nn.h"
-#include "clv_resample.h"
+#include "clv_rate_bridge.h"
 #include "clv_stft.h"
 
 #define HG_MAX_STACKS 4
@@ -49,29 +49,21 @@ struct ClvHourglassStateImpl {
     int identity;
 };
 
-/* The separator: host-rate glue around one net and a state per channel. */
+/* The separator: a net, per-channel STFT and state, and the rate bridge that
+ * runs them in model-rate blocks of one STFT hop. */
 typedef struct {
     ClvSeparator base;
     ClvClvm *model;
     ClvHourglassNet *net;
     ClvHourglassState *st[2];
     ClvStft *stft[2];
-    ClvResample *down, *up; /* NULL when the host runs at the model rate */
-    int mhop;               /* model hop (16 kHz samples per frame) */
-    int extra16;            /* zeros fed to the up-converter at reset (alignment) */
-    int prefill;            /* zeros queued at the host rate at reset */
-    float *inter;           /* [hop * C] interleaved host input */
-    float *fifo16;          /* [cap16 * C] model-rate input not yet framed */
-    int n16, cap16;
-    float *v16;             /* [max_frames * mhop * C] vocals at the model rate */
-    int max_frames;
-    float *outq;            /* [capout * C] host-rate vocals waiting to go out */
-    int nout, capout;
-    float *frame_in, *frame_out, *spec, *vspec, *zeros;
-    long produced;          /* host-rate frames queued since reset, prefill included */
-    long underruns;
+    ClvRateBridge *bridge;
+    float *spec, *vspec; /* [2 * bins] one frame's spectrum in / vocal spectrum out */
 } Hourglass;
 
+/* Bridge callback: one STFT hop per channel through analysis, the net and
+ * synthesis. */
+CLV_RT void clv_hourglass_sep_block(void *user, const float *const *in, float *const *out);
 CLV_RT void clv_hourglass_sep_process(ClvSeparator *sep, const float *const *in,
                                       float *const *vocals);
 CLV_RT void clv_hourglass_sep_reset(ClvSeparator *sep);

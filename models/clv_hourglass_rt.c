@@ -8,11 +8,8 @@
  * calls back from frames t-1 .. t+L (exactly the PyTorch model's context), and the
  * vocal spectrum is that older spectrum times the mask (mixture phase).
  *
- * Hop: host input -> down-converter -> model-rate queue; each full model hop is
- * analysed, stepped and synthesised per channel; the vocals go through the
- * up-converter into a host-rate queue that was pre-filled with `prefill` zeros at
- * reset, which is what keeps it from running dry (the prefill is measured at
- * creation), so each hop hands out exactly `hop` frames. */
+ * Hop: the rate bridge (models/clv_rate_bridge.h) converts and queues; each full
+ * model hop it hands over is analysed, stepped and synthesised per channel. */
 #include <math.h>
 #include <string.h>
 
@@ -123,85 +120,27 @@ void clv_hourglass_state_reset(ClvHourglassState *s)
     s->frames = 0;
 }
 
-static void run_frames(Hourglass *h)
+void clv_hourglass_sep_block(void *user, const float *const *in, float *const *out)
 {
-    const int C = h->base.channels, M = h->mhop;
-    int nv = 0;
-    while (h->n16 >= M && nv < h->max_frames) {
-        for (int c = 0; c < C; c++) {
-            for (int i = 0; i < M; i++) h->frame_in[i] = h->fifo16[(size_t)i * C + c];
-            clv_stft_analyze(h->stft[c], h->frame_in, h->spec);
-            clv_hourglass_step(h->st[c], h->spec, h->vspec);
-            clv_stft_synthesize(h->stft[c], h->vspec, h->frame_out);
-            float *dst = h->v16 + (size_t)nv * M * C;
-            for (int i = 0; i < M; i++) dst[(size_t)i * C + c] = h->frame_out[i];
-        }
-        nv++;
-        h->n16 -= M;
-        memmove(h->fifo16, h->fifo16 + (size_t)M * C, sizeof(float) * (size_t)h->n16 * C);
-    }
-    if (nv == 0) return;
-    const size_t n_in = (size_t)nv * M;
-    if (h->up) {
-        size_t got = clv_resample_process(h->up, h->v16, n_in, h->outq + (size_t)h->nout * C,
-                                          (size_t)(h->capout - h->nout));
-        h->nout += (int)got;
-        h->produced += (long)got;
-    } else {
-        size_t room = (size_t)(h->capout - h->nout);
-        size_t n = n_in < room ? n_in : room;
-        memcpy(h->outq + (size_t)h->nout * C, h->v16, sizeof(float) * n * C);
-        h->nout += (int)n;
-        h->produced += (long)n;
+    Hourglass *h = user;
+    for (int c = 0; c < h->base.channels; c++) {
+        clv_stft_analyze(h->stft[c], in[c], h->spec);
+        clv_hourglass_step(h->st[c], h->spec, h->vspec);
+        clv_stft_synthesize(h->stft[c], h->vspec, out[c]);
     }
 }
 
 void clv_hourglass_sep_process(ClvSeparator *sep, const float *const *in, float *const *vocals)
 {
-    Hourglass *h = (Hourglass *)sep;
-    const int C = sep->channels, H = sep->hop;
-    for (int c = 0; c < C; c++)
-        for (int i = 0; i < H; i++) h->inter[(size_t)i * C + c] = in[c][i];
-    if (h->down) {
-        size_t got = clv_resample_process(h->down, h->inter, (size_t)H, h->fifo16 + (size_t)h->n16 * C,
-                                          (size_t)(h->cap16 - h->n16));
-        h->n16 += (int)got;
-    } else {
-        memcpy(h->fifo16 + (size_t)h->n16 * C, h->inter, sizeof(float) * (size_t)H * C);
-        h->n16 += H;
-    }
-    run_frames(h);
-    int n = h->nout < H ? h->nout : H;
-    if (n < H) h->underruns++; /* never in a correct setup: the prefill covers the worst case */
-    for (int c = 0; c < C; c++) {
-        for (int i = 0; i < n; i++) vocals[c][i] = h->outq[(size_t)i * C + c];
-        for (int i = n; i < H; i++) vocals[c][i] = 0.0f;
-    }
-    h->nout -= n;
-    memmove(h->outq, h->outq + (size_t)n * C, sizeof(float) * (size_t)h->nout * C);
+    clv_rate_bridge_process(((Hourglass *)sep)->bridge, in, vocals);
 }
 
 void clv_hourglass_sep_reset(ClvSeparator *sep)
 {
     Hourglass *h = (Hourglass *)sep;
-    const int C = sep->channels;
-    for (int c = 0; c < C; c++) {
+    clv_rate_bridge_reset(h->bridge);
+    for (int c = 0; c < sep->channels; c++) {
         clv_stft_reset(h->stft[c]);
         clv_hourglass_state_reset(h->st[c]);
-    }
-    if (h->down) clv_resample_reset(h->down);
-    h->n16 = 0;
-    h->nout = h->prefill;
-    h->produced = h->prefill;
-    memset(h->outq, 0, sizeof(float) * (size_t)h->prefill * C);
-    if (h->up) {
-        clv_resample_reset(h->up);
-        if (h->extra16 > 0) {
-            size_t got = clv_resample_process(h->up, h->zeros, (size_t)h->extra16,
-                                              h->outq + (size_t)h->nout * C,
-                                              (size_t)(h->capout - h->nout));
-            h->nout += (int)got;
-            h->produced += (long)got;
-        }
     }
 }
