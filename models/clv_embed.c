@@ -26,6 +26,7 @@
 #include "clv_mel.h"
 #include "clv_nn.h"
 #include "clv_resample.h"
+#include "clv_tagnet.h"
 
 #ifndef CLV_MODEL_INSTALL_DIR
 #define CLV_MODEL_INSTALL_DIR "/usr/local/share/cleave/models"
@@ -34,7 +35,6 @@
 #define CLV_MODEL_SOURCE_DIR "models"
 #endif
 
-#define EMB_CONVS 4
 #define EMB_CHUNK 4096 /* input samples per resampler call */
 #define EMB_HOP (CLV_EMBED_MAX_FRAMES / 2)
 
@@ -51,10 +51,8 @@ struct ClvEmbedderImpl {
     float log_floor;
     int clip_rate;
     int started;
-    ClvConv2d conv[EMB_CONVS];
-    int ch[EMB_CONVS];
+    ClvTagNet net;
     ClvLinear head0, head2; /* head2.out_features == 0: no head */
-    const float *norm_mean, *norm_std;
     float dct[CLV_EMBED_MFCC_DIM * 1024];
     /* clip state */
     float *ring;       /* [MAX_FRAMES, n_mels] */
@@ -84,19 +82,8 @@ static ClvStatus meta_float(ClvEmbedder *e, const char *key, double lo, double h
 
 static void layout(ClvEmbedder *e, ClvArena *a)
 {
-    size_t biggest = 0, scratch = 0;
-    int h = e->n_mels, w = CLV_EMBED_MAX_FRAMES;
-    for (int i = 0; i < EMB_CONVS; i++) {
-        size_t s = clv_conv2d_scratch(&e->conv[i], h, w);
-        if (s > scratch) scratch = s;
-        size_t n = (size_t)e->ch[i] * h * w;
-        if (n > biggest) biggest = n;
-        if ((size_t)e->conv[i].in_ch * h * w > biggest) biggest = (size_t)e->conv[i].in_ch * h * w;
-        if (i < EMB_CONVS - 1) {
-            h /= 2;
-            w /= 2;
-        }
-    }
+    const size_t biggest = clv_tagnet_act_floats(&e->net, CLV_EMBED_MAX_FRAMES);
+    const size_t scratch = clv_tagnet_scratch_floats(&e->net, CLV_EMBED_MAX_FRAMES);
     e->ring = clv_arena_floats(a, (size_t)CLV_EMBED_MAX_FRAMES * e->n_mels);
     e->ordered = clv_arena_floats(a, (size_t)CLV_EMBED_MAX_FRAMES * e->n_mels);
     e->acc = clv_arena_floats(a, (size_t)e->dim);
@@ -106,7 +93,7 @@ static void layout(ClvEmbedder *e, ClvArena *a)
     e->mel_out = clv_arena_floats(a, (size_t)e->mel_cap * e->n_mels);
     e->act_a = clv_arena_floats(a, biggest);
     e->act_b = clv_arena_floats(a, biggest);
-    e->scratch = clv_arena_floats(a, scratch ? scratch : 1);
+    e->scratch = clv_arena_floats(a, scratch);
     e->pooled = clv_arena_floats(a, (size_t)e->pooled_dim);
     e->hidden = clv_arena_floats(a, e->head_hidden > 0 ? (size_t)e->head_hidden : 1);
     e->emb = clv_arena_floats(a, (size_t)e->dim);
@@ -159,59 +146,9 @@ ClvStatus clv_embed_new(const char *path, const ClvLog *log, ClvEmbedder **out)
     }
     e->n_mels = nmels;
     e->log_floor = logf((float)floor_);
-    const int64_t *chans = NULL;
-    int nc = 0;
-    if ((st = clv_clvm_meta_ints(e->model, "channels", &chans, &nc)) != CLV_OK) goto fail;
-    if (nc != EMB_CONVS) {
-        clv_log(log, CLV_LOG_ERROR, "%s: %d conv blocks, the embedding network has %d", path, nc,
-                EMB_CONVS);
-        st = CLV_ERR_UNSUPPORTED;
+    if ((st = clv_tagnet_bind(&e->net, e->model, nmels, e->window, path, log)) != CLV_OK)
         goto fail;
-    }
-    int in_ch = 1, hh = nmels, ww = e->window;
-    for (int i = 0; i < EMB_CONVS; i++) {
-        if (chans[i] < 1 || chans[i] > 1024) {
-            clv_log(log, CLV_LOG_ERROR, "%s: channels[%d] = %lld is out of range 1..1024", path,
-                    i, (long long)chans[i]);
-            st = CLV_ERR_FORMAT;
-            goto fail;
-        }
-        e->ch[i] = (int)chans[i];
-        ClvConv2d *c = &e->conv[i];
-        c->in_ch = in_ch;
-        c->out_ch = e->ch[i];
-        c->kh = c->kw = 3;
-        c->sh = c->sw = 1;
-        c->ph = c->pw = 1;
-        c->dh = c->dw = 1;
-        c->groups = 1;
-        char name[32];
-        snprintf(name, sizeof name, "convs.%d", i);
-        if ((st = clv_nn_bind_conv2d(e->model, name, c)) != CLV_OK) goto fail;
-        if ((st = clv_conv2d_check(c)) != CLV_OK) goto fail;
-        in_ch = e->ch[i];
-        if (i < EMB_CONVS - 1) {
-            hh /= 2;
-            ww /= 2;
-        }
-        if (hh < 1 || ww < 1) {
-            clv_log(log, CLV_LOG_ERROR, "%s: window of %d frames x %d bands is too small for "
-                    "the pooling", path, e->window, nmels);
-            st = CLV_ERR_FORMAT;
-            goto fail;
-        }
-    }
-    e->pooled_dim = 2 * in_ch;
-    if ((st = CLV_CLVM_BIND(e->model, "norm_mean", &e->norm_mean, nmels)) != CLV_OK) goto fail;
-    if ((st = CLV_CLVM_BIND(e->model, "norm_std", &e->norm_std, nmels)) != CLV_OK) goto fail;
-    for (int i = 0; i < nmels; i++) {
-        if (!(e->norm_std[i] > 0.0f) || !isfinite(e->norm_mean[i]) || !isfinite(e->norm_std[i])) {
-            clv_log(log, CLV_LOG_ERROR, "%s: norm_std[%d] = %g must be positive and finite", path,
-                    i, e->norm_std[i]);
-            st = CLV_ERR_FORMAT;
-            goto fail;
-        }
-    }
+    e->pooled_dim = clv_tagnet_pooled_dim(&e->net);
     if (is_embed) {
         if ((st = meta_int(e, "head_hidden", 1, 4096, &e->head_hidden)) != CLV_OK ||
             (st = meta_int(e, "embed_dim", 1, CLV_EMBED_MAX_DIM, &e->dim)) != CLV_OK)
@@ -313,32 +250,7 @@ static void l2_normalise(float *x, int n)
  * (2 C) and e->emb (dim, normalised). */
 static void run_net(ClvEmbedder *e, int T)
 {
-    int h = e->n_mels, w = T;
-    float *x = e->act_a, *y = e->act_b;
-    for (int i = 0; i < EMB_CONVS; i++) {
-        clv_conv2d(&e->conv[i], x, h, w, y, e->scratch);
-        clv_relu(y, (size_t)e->ch[i] * h * w);
-        if (i < EMB_CONVS - 1) {
-            clv_maxpool2d(y, e->ch[i], h, w, 2, 2, 2, 2, 0, 0, x);
-            h /= 2;
-            w /= 2;
-        } else {
-            float *s = x;
-            x = y;
-            y = s;
-        }
-    }
-    const int C = e->ch[EMB_CONVS - 1];
-    for (int c = 0; c < C; c++) { /* mean over frequency: x [C, h, w] -> y [C, w] */
-        float *dst = y + (size_t)c * w;
-        const float *src = x + (size_t)c * h * w;
-        for (int j = 0; j < w; j++) dst[j] = 0.0f;
-        for (int r = 0; r < h; r++)
-            for (int j = 0; j < w; j++) dst[j] += src[(size_t)r * w + j];
-        for (int j = 0; j < w; j++) dst[j] /= (float)h;
-    }
-    clv_global_avgpool(y, C, w, e->pooled);
-    clv_global_maxpool(y, C, w, e->pooled + C);
+    clv_tagnet_forward(&e->net, e->act_a, e->act_b, e->scratch, T, e->pooled);
     if (e->head_hidden > 0) {
         clv_linear(&e->head0, e->pooled, 1, e->hidden);
         clv_relu(e->hidden, (size_t)e->head_hidden);
@@ -353,18 +265,8 @@ static void run_net(ClvEmbedder *e, int T)
  * frames centred in floor padding when n < window; returns T. */
 static int load_input(ClvEmbedder *e, const float *frames, int n)
 {
-    const int F = e->n_mels;
     const int T = n < e->window ? e->window : n;
-    const int off = (T - n) / 2;
-    for (int f = 0; f < F; f++) {
-        const float m = e->norm_mean[f], s = 1.0f / e->norm_std[f];
-        float *row = e->act_a + (size_t)f * T;
-        const float pad = (e->log_floor - m) * s;
-        for (int j = 0; j < T; j++) {
-            const int src = j - off;
-            row[j] = src >= 0 && src < n ? (frames[(size_t)src * F + f] - m) * s : pad;
-        }
-    }
+    clv_tagnet_load(&e->net, frames, n, T, (T - n) / 2, e->log_floor, e->act_a);
     return T;
 }
 

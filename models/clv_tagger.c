@@ -7,10 +7,9 @@
  * `window` frames pre-filled with the log floor (what the front end gives for
  * silence), so the first steps see silence before the stream, as training's
  * floor padding does. A step copies the ring into the network's [1, F, T] input,
- * normalised per band, then runs four conv3x3(+folded BN) + ReLU blocks (2x2 max
- * pooling after the first three), the frequency mean, time mean and max, the
- * linear layer and the sigmoid: the network of models/train/tag_model.py. Two
- * ping-pong activation buffers hold the largest feature map. */
+ * normalised per band, runs the CNN of clv_tagnet.h to its pooled features, then
+ * the linear layer and the sigmoid: the network of models/train/tag_model.py.
+ * Two ping-pong activation buffers hold the largest feature map. */
 #include "clv_tagger.h"
 
 #include <math.h>
@@ -24,6 +23,7 @@
 #include "clv_mel.h"
 #include "clv_nn.h"
 #include "clv_resample.h"
+#include "clv_tagnet.h"
 
 #ifndef CLV_MODEL_INSTALL_DIR
 #define CLV_MODEL_INSTALL_DIR "/usr/local/share/cleave/models"
@@ -32,7 +32,6 @@
 #define CLV_MODEL_SOURCE_DIR "models"
 #endif
 
-#define TAG_CONVS 4
 #define TAG_CHUNK 1024 /* input samples resampled per call */
 
 struct ClvTaggerImpl {
@@ -46,10 +45,8 @@ struct ClvTaggerImpl {
     const char *const *labels;
     float thr_on, thr_off;
     float log_floor; /* log of the front end's floor: the value of silence */
-    ClvConv2d conv[TAG_CONVS];
+    ClvTagNet net;
     ClvLinear fc;
-    const float *norm_mean, *norm_std;
-    int ch[TAG_CONVS];
     /* state */
     float *ring;      /* [window, n_mels] */
     int ring_head;    /* index of the oldest frame */
@@ -66,7 +63,7 @@ struct ClvTaggerImpl {
     float *mel_out;   /* frames of one resampled chunk */
     int mel_cap;
     float *act_a, *act_b, *scratch;
-    float *pooled;    /* [2 C] */
+    float *pooled;    /* [pooled_dim] */
     float *logits;
     double macs;
 };
@@ -84,27 +81,16 @@ static ClvStatus meta_float(ClvTagger *t, const char *key, double lo, double hi,
 /* Lays out all buffers (run on a sizing arena, then on the real one). */
 static void layout(ClvTagger *t, ClvArena *a)
 {
-    size_t biggest = 0, scratch = 0;
-    int h = t->n_mels, w = t->window;
-    for (int i = 0; i < TAG_CONVS; i++) {
-        size_t s = clv_conv2d_scratch(&t->conv[i], h, w);
-        if (s > scratch) scratch = s;
-        size_t n = (size_t)t->ch[i] * h * w;
-        if (n > biggest) biggest = n;
-        if ((size_t)t->conv[i].in_ch * h * w > biggest) biggest = (size_t)t->conv[i].in_ch * h * w;
-        if (i < TAG_CONVS - 1) {
-            h /= 2;
-            w /= 2;
-        }
-    }
+    const size_t biggest = clv_tagnet_act_floats(&t->net, t->window);
+    const size_t scratch = clv_tagnet_scratch_floats(&t->net, t->window);
     t->ring = clv_arena_floats(a, (size_t)t->window * t->n_mels);
     t->chunk = clv_arena_floats(a, TAG_CHUNK);
     t->rs_out = clv_arena_floats(a, t->rs_cap);
     t->mel_out = clv_arena_floats(a, (size_t)t->mel_cap * t->n_mels);
     t->act_a = clv_arena_floats(a, biggest);
     t->act_b = clv_arena_floats(a, biggest);
-    t->scratch = clv_arena_floats(a, scratch ? scratch : 1);
-    t->pooled = clv_arena_floats(a, 2 * (size_t)t->ch[TAG_CONVS - 1]);
+    t->scratch = clv_arena_floats(a, scratch);
+    t->pooled = clv_arena_floats(a, (size_t)clv_tagnet_pooled_dim(&t->net));
     t->logits = clv_arena_floats(a, (size_t)t->n_labels);
 }
 
@@ -173,62 +159,11 @@ ClvStatus clv_tagger_new(const char *path, int sample_rate, const ClvLog *log, C
         goto fail;
     }
     t->n_labels = nl;
-    const int64_t *chans = NULL;
-    int nc = 0;
-    if ((st = clv_clvm_meta_ints(t->model, "channels", &chans, &nc)) != CLV_OK) goto fail;
-    if (nc != TAG_CONVS) {
-        clv_log(log, CLV_LOG_ERROR, "%s: %d conv blocks, this tagger has %d", path, nc, TAG_CONVS);
-        st = CLV_ERR_UNSUPPORTED;
+    if ((st = clv_tagnet_bind(&t->net, t->model, nmels, t->window, path, log)) != CLV_OK)
         goto fail;
-    }
-    int in_ch = 1;
-    int hh = nmels, ww = t->window;
-    t->macs = 0.0;
-    for (int i = 0; i < TAG_CONVS; i++) {
-        if (chans[i] < 1 || chans[i] > 1024) {
-            clv_log(log, CLV_LOG_ERROR, "%s: channels[%d] = %lld is out of range 1..1024", path,
-                    i, (long long)chans[i]);
-            st = CLV_ERR_FORMAT;
-            goto fail;
-        }
-        t->ch[i] = (int)chans[i];
-        ClvConv2d *c = &t->conv[i];
-        c->in_ch = in_ch;
-        c->out_ch = t->ch[i];
-        c->kh = c->kw = 3;
-        c->sh = c->sw = 1;
-        c->ph = c->pw = 1;
-        c->dh = c->dw = 1;
-        c->groups = 1;
-        char name[32];
-        snprintf(name, sizeof name, "convs.%d", i);
-        if ((st = clv_nn_bind_conv2d(t->model, name, c)) != CLV_OK) goto fail;
-        if ((st = clv_conv2d_check(c)) != CLV_OK) goto fail;
-        t->macs += (double)c->out_ch * in_ch * 9.0 * hh * ww;
-        in_ch = t->ch[i];
-        if (i < TAG_CONVS - 1) {
-            hh /= 2;
-            ww /= 2;
-        }
-        if (hh < 1 || ww < 1) {
-            clv_log(log, CLV_LOG_ERROR, "%s: window of %d frames x %d bands is too small for "
-                    "the pooling", path, t->window, nmels);
-            st = CLV_ERR_FORMAT;
-            goto fail;
-        }
-    }
-    if ((st = clv_nn_bind_linear(t->model, "fc", 2 * in_ch, nl, &t->fc)) != CLV_OK) goto fail;
-    t->macs += 2.0 * in_ch * nl;
-    if ((st = CLV_CLVM_BIND(t->model, "norm_mean", &t->norm_mean, nmels)) != CLV_OK) goto fail;
-    if ((st = CLV_CLVM_BIND(t->model, "norm_std", &t->norm_std, nmels)) != CLV_OK) goto fail;
-    for (int i = 0; i < nmels; i++) {
-        if (!(t->norm_std[i] > 0.0f) || !isfinite(t->norm_mean[i]) || !isfinite(t->norm_std[i])) {
-            clv_log(log, CLV_LOG_ERROR, "%s: norm_std[%d] = %g must be positive and finite", path,
-                    i, t->norm_std[i]);
-            st = CLV_ERR_FORMAT;
-            goto fail;
-        }
-    }
+    const int pooled = clv_tagnet_pooled_dim(&t->net);
+    if ((st = clv_nn_bind_linear(t->model, "fc", pooled, nl, &t->fc)) != CLV_OK) goto fail;
+    t->macs = clv_tagnet_macs(&t->net, t->window) + (double)pooled * nl;
     t->rate = sample_rate;
     if ((st = clv_mel_new(&mc, &t->mel)) != CLV_OK) goto fail;
     if (sample_rate != t->model_rate) {
@@ -325,33 +260,7 @@ void clv_tagger_reset(ClvTagger *t)
 /* The network on t->act_a holding the normalised [1, F, T] input. */
 static void run_net(ClvTagger *t, float *scores)
 {
-    int h = t->n_mels, w = t->window;
-    float *x = t->act_a, *y = t->act_b;
-    for (int i = 0; i < TAG_CONVS; i++) {
-        clv_conv2d(&t->conv[i], x, h, w, y, t->scratch);
-        clv_relu(y, (size_t)t->ch[i] * h * w);
-        if (i < TAG_CONVS - 1) {
-            clv_maxpool2d(y, t->ch[i], h, w, 2, 2, 2, 2, 0, 0, x);
-            h /= 2;
-            w /= 2;
-        } else {
-            float *s = x;
-            x = y;
-            y = s;
-        }
-    }
-    /* x: [C, h, w]; mean over frequency into y [C, w] */
-    const int C = t->ch[TAG_CONVS - 1];
-    for (int c = 0; c < C; c++) {
-        float *dst = y + (size_t)c * w;
-        const float *src = x + (size_t)c * h * w;
-        for (int j = 0; j < w; j++) dst[j] = 0.0f;
-        for (int r = 0; r < h; r++)
-            for (int j = 0; j < w; j++) dst[j] += src[(size_t)r * w + j];
-        for (int j = 0; j < w; j++) dst[j] /= (float)h;
-    }
-    clv_global_avgpool(y, C, w, t->pooled);
-    clv_global_maxpool(y, C, w, t->pooled + C);
+    clv_tagnet_forward(&t->net, t->act_a, t->act_b, t->scratch, t->window, t->pooled);
     clv_linear(&t->fc, t->pooled, 1, t->logits);
     for (int l = 0; l < t->n_labels; l++) scores[l] = t->logits[l];
     clv_sigmoid(scores, (size_t)t->n_labels);
@@ -360,11 +269,7 @@ static void run_net(ClvTagger *t, float *scores)
 ClvStatus clv_tagger_run_window(ClvTagger *t, const float *frames, float *scores)
 {
     if (!t || !frames || !scores) return CLV_ERR_INVALID;
-    const int F = t->n_mels, T = t->window;
-    for (int f = 0; f < F; f++) {
-        const float m = t->norm_mean[f], s = 1.0f / t->norm_std[f];
-        for (int j = 0; j < T; j++) t->act_a[(size_t)f * T + j] = (frames[(size_t)j * F + f] - m) * s;
-    }
+    clv_tagnet_load(&t->net, frames, t->window, t->window, 0, 0.0f, t->act_a);
     run_net(t, scores);
     return CLV_OK;
 }
@@ -376,7 +281,7 @@ static void do_step(ClvTagger *t, ClvTagStepFn on_step, ClvTagEventFn on_event, 
     for (int j = 0; j < T; j++) {
         const float *fr = t->ring + (size_t)((t->ring_head + j) % T) * F;
         for (int f = 0; f < F; f++)
-            t->act_a[(size_t)f * T + j] = (fr[f] - t->norm_mean[f]) / t->norm_std[f];
+            t->act_a[(size_t)f * T + j] = (fr[f] - t->net.norm_mean[f]) / t->net.norm_std[f];
     }
     ClvTagStep s;
     memset(&s, 0, sizeof s);

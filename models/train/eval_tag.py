@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 import tag_data as td
-from tag_model import TagNet
+from tag_model import TagNet, from_args
 
 WIN = 150    # 3 s
 STEP = 25    # 0.5 s
@@ -43,7 +43,7 @@ STEP = 25    # 0.5 s
 
 def load_model(run):
     st = torch.load(os.path.join(run, 'model.pt'))
-    m = TagNet()
+    m = from_args(st['args'])
     m.load_state_dict(st['model'])
     m.eval()
     return m, st['args']
@@ -122,6 +122,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('run')
     ap.add_argument('--fold', type=int, default=-1, help='held-out us8k fold (default: the one not trained on, 0 = none)')
+    ap.add_argument('--quick', action='store_true', help='us8k accuracy only (no eval.json)')
     a = ap.parse_args()
     torch.set_num_threads(1)
     model, args = load_model(a.run)
@@ -152,6 +153,8 @@ def main():
         res['us8k_acc_per_class'] = {td.LABELS[c]: per_class[c, 0] / max(1, per_class[c, 1])
                                      for c in range(10)}
         print('fold %d (%d clips): accuracy %s' % (fold, len(us), res['us8k_acc']), flush=True)
+    if a.quick:
+        return
     # detection on held-out speech/singing/music and the held-out us8k fold
     cnt = {l: {'pos': 0, 'tp': 0, 'neg': 0, 'fp': 0} for l in (td.SPEECH, td.SINGING, td.MUSIC)}
     by_group = {}

@@ -33,14 +33,14 @@ import clvm
 import tag_features as tf
 import tag_golden_mel
 from embed_model import MAX_FRAMES, WINDOW, EmbedNet, clip_embedding, mfcc
-from tag_model import TagNet
+from tag_model import TagNet, from_args
 
 GOLDEN_LENGTHS = (16000 + 4800 + 77, 16000 * 6 + 3200 + 9, 16000 * 12 + 11200 + 5)
 
 
 def build(st):
     a = st['args']
-    m = EmbedNet(TagNet(), a['hidden'], a['dim'])
+    m = EmbedNet(from_args(st.get('tagger_args', {})), a['hidden'], a['dim'])
     m.load_state_dict(st['model'])
     m.eval()
     return m

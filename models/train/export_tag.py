@@ -26,7 +26,7 @@ import tag_data as td
 import tag_features as tf
 import tag_golden_mel
 from eval_tag import STEP, WIN, stream_steps
-from tag_model import TagNet
+from tag_model import TagNet, from_args
 
 THRESH_ON = 0.5
 THRESH_OFF = 0.3
@@ -40,7 +40,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(1)
     st = torch.load(a.model)
-    m = TagNet()
+    m = from_args(st['args'])
     m.load_state_dict(st['model'])
     m.eval()
     sd = {k: v.detach().numpy().astype(np.float64) for k, v in m.state_dict().items()}

@@ -35,7 +35,7 @@ import torch
 
 import tag_data as td
 from embed_model import EmbedNet, clip_embedding, supcon_loss
-from tag_model import TagNet, spec_augment
+from tag_model import TagNet, from_args, spec_augment
 
 EXTRA = {'speech': 10, 'singing': 11, 'music': 12}
 
@@ -126,7 +126,7 @@ def retrieval(model, items, fold, train_folds):
 
 def load_tagger(run):
     st = torch.load(os.path.join(run, 'model.pt'))
-    m = TagNet()
+    m = from_args(st['args'])
     m.load_state_dict(st['model'])
     return m, st['args']
 

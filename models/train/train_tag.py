@@ -23,7 +23,7 @@ import torch
 
 import tag_data as td
 import tag_features as tf
-from tag_model import TagNet, spec_augment
+from tag_model import from_args, spec_augment
 
 
 def norm_stats(items):
@@ -54,6 +54,12 @@ def main():
                     help='share of crops where the sound fills only part of the window')
     ap.add_argument('--p-stretch', type=float, default=0.0, help='share of crops time-stretched')
     ap.add_argument('--p-shift', type=float, default=0.0, help='share of crops shifted in mel')
+    ap.add_argument('--channels', default='16,32,64,128', help='channels of the four conv blocks')
+    ap.add_argument('--fhead', type=int, default=0,
+                    help='channels of the frequency-aware head (0: mean over frequency)')
+    ap.add_argument('--w-us8k', type=float, default=0.55,
+                    help='share of examples drawn from UrbanSound8K (the rest: speech, '
+                    'singing, music, MIR-1K mixtures in equal parts)')
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -64,14 +70,16 @@ def main():
     train = [it for it in items if not it.held and (it.group != 'us8k' or it.fold in folds)]
     print('train items: %d (folds %s)' % (len(train), folds), flush=True)
 
-    model = TagNet()
+    model = from_args(vars(a))
     m, s = norm_stats(train)
     model.norm_mean.copy_(torch.tensor(m, dtype=torch.float32))
     model.norm_std.copy_(torch.tensor(s, dtype=torch.float32))
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.steps,
                                                 pct_start=0.1)
-    sampler = td.Sampler(train, a.frames, a.seed, p_occlude=a.p_occlude,
+    rest = (1.0 - a.w_us8k) / 4
+    weights = {'us8k': a.w_us8k, 'speech': rest, 'singing': rest, 'music': rest, 'mix': rest}
+    sampler = td.Sampler(train, a.frames, a.seed, weights=weights, p_occlude=a.p_occlude,
                          p_stretch=a.p_stretch, p_shift=a.p_shift)
     aug_rng = np.random.default_rng(a.seed + 1000)
     step = 0
