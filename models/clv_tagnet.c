@@ -57,22 +57,6 @@ ClvStatus clv_tagnet_bind(ClvTagNet *n, const ClvClvm *m, int n_mels, int min_fr
         }
     }
     n->feat_ch = in_ch;
-    int fhead = 0;
-    if (clv_clvm_has_meta(m, "fhead") &&
-        (st = clv_clvm_meta_int_range(m, "fhead", 0, 4096, &fhead)) != CLV_OK)
-        return st;
-    if (fhead > 0) {
-        ClvConv2d *c = &n->fhead;
-        c->in_ch = in_ch;
-        c->out_ch = fhead;
-        c->kh = hh; /* all remaining bands */
-        c->kw = 1;
-        c->sh = c->sw = 1;
-        c->dh = c->dw = 1;
-        c->groups = 1;
-        if ((st = clv_nn_bind_conv2d(m, "fconv", c)) != CLV_OK) return st;
-        n->feat_ch = fhead;
-    }
     if ((st = CLV_CLVM_BIND(m, "norm_mean", &n->norm_mean, n_mels)) != CLV_OK) return st;
     if ((st = CLV_CLVM_BIND(m, "norm_std", &n->norm_std, n_mels)) != CLV_OK) return st;
     for (int i = 0; i < n_mels; i++) {
@@ -85,8 +69,7 @@ ClvStatus clv_tagnet_bind(ClvTagNet *n, const ClvClvm *m, int n_mels, int min_fr
     return CLV_OK;
 }
 
-/* The conv layers in order (the head last) with the map size at their input;
- * returns how many. */
+/* The conv layers in order with the map size at their input; returns how many. */
 static int layers(const ClvTagNet *n, int T, const ClvConv2d **c, int *h, int *w)
 {
     int k = 0, hh = n->n_mels, ww = T;
@@ -99,19 +82,13 @@ static int layers(const ClvTagNet *n, int T, const ClvConv2d **c, int *h, int *w
             ww /= 2;
         }
     }
-    if (n->fhead.out_ch > 0) {
-        c[k] = &n->fhead;
-        h[k] = hh;
-        w[k] = ww;
-        k++;
-    }
     return k;
 }
 
 size_t clv_tagnet_act_floats(const ClvTagNet *n, int T)
 {
-    const ClvConv2d *c[CLV_TAGNET_MAX_CONVS + 1];
-    int h[CLV_TAGNET_MAX_CONVS + 1], w[CLV_TAGNET_MAX_CONVS + 1];
+    const ClvConv2d *c[CLV_TAGNET_MAX_CONVS];
+    int h[CLV_TAGNET_MAX_CONVS], w[CLV_TAGNET_MAX_CONVS];
     size_t biggest = 1;
     for (int i = 0, k = layers(n, T, c, h, w); i < k; i++) {
         const size_t in = (size_t)c[i]->in_ch * h[i] * w[i];
@@ -124,8 +101,8 @@ size_t clv_tagnet_act_floats(const ClvTagNet *n, int T)
 
 size_t clv_tagnet_scratch_floats(const ClvTagNet *n, int T)
 {
-    const ClvConv2d *c[CLV_TAGNET_MAX_CONVS + 1];
-    int h[CLV_TAGNET_MAX_CONVS + 1], w[CLV_TAGNET_MAX_CONVS + 1];
+    const ClvConv2d *c[CLV_TAGNET_MAX_CONVS];
+    int h[CLV_TAGNET_MAX_CONVS], w[CLV_TAGNET_MAX_CONVS];
     size_t s = 1;
     for (int i = 0, k = layers(n, T, c, h, w); i < k; i++) {
         const size_t need = clv_conv2d_scratch(c[i], h[i], w[i]);
@@ -136,12 +113,11 @@ size_t clv_tagnet_scratch_floats(const ClvTagNet *n, int T)
 
 double clv_tagnet_macs(const ClvTagNet *n, int T)
 {
-    const ClvConv2d *c[CLV_TAGNET_MAX_CONVS + 1];
-    int h[CLV_TAGNET_MAX_CONVS + 1], w[CLV_TAGNET_MAX_CONVS + 1];
+    const ClvConv2d *c[CLV_TAGNET_MAX_CONVS];
+    int h[CLV_TAGNET_MAX_CONVS], w[CLV_TAGNET_MAX_CONVS];
     double macs = 0.0;
     for (int i = 0, k = layers(n, T, c, h, w); i < k; i++) {
-        const int out_h = h[i] + 2 * c[i]->ph - c[i]->kh + 1;
-        macs += (double)c[i]->out_ch * c[i]->in_ch * c[i]->kh * c[i]->kw * out_h * w[i];
+        macs += (double)c[i]->out_ch * c[i]->in_ch * c[i]->kh * c[i]->kw * h[i] * w[i];
     }
     return macs;
 }
@@ -181,20 +157,15 @@ void clv_tagnet_forward(const ClvTagNet *n, float *act_a, float *act_b, float *s
             y = s;
         }
     }
-    /* x: [C, h, w] -> y: [feat_ch, w] */
-    if (n->fhead.out_ch > 0) {
-        clv_conv2d(&n->fhead, x, h, w, y, scratch);
-        clv_relu(y, (size_t)n->feat_ch * w);
-    } else {
-        const int C = n->feat_ch;
-        for (int c = 0; c < C; c++) {
-            float *dst = y + (size_t)c * w;
-            const float *src = x + (size_t)c * h * w;
-            for (int j = 0; j < w; j++) dst[j] = 0.0f;
-            for (int r = 0; r < h; r++)
-                for (int j = 0; j < w; j++) dst[j] += src[(size_t)r * w + j];
-            for (int j = 0; j < w; j++) dst[j] /= (float)h;
-        }
+    /* x: [C, h, w]; mean over the bands into y: [C, w] */
+    const int C = n->feat_ch;
+    for (int c = 0; c < C; c++) {
+        float *dst = y + (size_t)c * w;
+        const float *src = x + (size_t)c * h * w;
+        for (int j = 0; j < w; j++) dst[j] = 0.0f;
+        for (int r = 0; r < h; r++)
+            for (int j = 0; j < w; j++) dst[j] += src[(size_t)r * w + j];
+        for (int j = 0; j < w; j++) dst[j] /= (float)h;
     }
     clv_global_avgpool(y, n->feat_ch, w, pooled);
     clv_global_maxpool(y, n->feat_ch, w, pooled + n->feat_ch);

@@ -4,16 +4,12 @@
  *
  * Input: log-mel frames, normalised per band with the model's fixed statistics
  * into a [1, F, T] map. Then N blocks conv3x3 (batch norm folded) -> ReLU, 2x2
- * max pooling after all but the last; then either the plain mean over the
- * remaining bands or, when the model has one, the frequency-aware head: a
- * convolution spanning all remaining bands (one weight per band and channel,
- * batch norm folded) -> ReLU; then the mean and the max over time, concatenated:
- * the pooled feature vector [2 C] the classifier or the embedding reads.
+ * max pooling after all but the last; then the mean over the remaining bands,
+ * then the mean and the max over time, concatenated: the pooled feature vector
+ * [2 C] the classifier or the embedding reads.
  *
  * Tensors: norm_mean, norm_std [F]; convs.{i}.weight [C_i, C_i-1, 3, 3],
- * convs.{i}.bias [C_i]; with a head, fconv.weight [H, C_N, F >> (N-1), 1] and
- * fconv.bias [H]. Metadata: channels (C_1..C_N, N <= CLV_TAGNET_MAX_CONVS),
- * optional fhead (H; absent or 0: mean over bands).
+ * convs.{i}.bias [C_i]. Metadata: channels (C_1..C_N, N <= CLV_TAGNET_MAX_CONVS).
  *
  * The struct only points into the model file's tensors: it holds no buffers.
  * The caller sizes two activation buffers and a scratch buffer for its longest
@@ -33,8 +29,7 @@ typedef struct {
     int n_mels, n_convs;
     int ch[CLV_TAGNET_MAX_CONVS];
     ClvConv2d conv[CLV_TAGNET_MAX_CONVS];
-    ClvConv2d fhead;  /* out_ch == 0: no frequency-aware head */
-    int feat_ch;      /* channels per time step after the head (pooled = 2 * feat_ch) */
+    int feat_ch;      /* channels of the last block (pooled = 2 * feat_ch) */
     const float *norm_mean, *norm_std;
 } ClvTagNet;
 

@@ -3,7 +3,8 @@
 """Quality of the training-free separators on full-band stereo mixtures built from
 real recordings, against the classic mid/side karaoke baseline.
 
-Mixtures: a PJS singing clip (48 kHz mono, ../shared/data/pjs/song), resampled to
+Mixtures: a held-out PJS singing clip (songs 081-100: no model trains on them;
+48 kHz mono, ../shared/data/pjs/song), resampled to
 44.1 kHz and panned to the centre, over the Frets on Fire backing (song.ogg +
 guitar.ogg, 44.1 kHz stereo, Debian packages fretsonfire-songs-*), voice at the
 accompaniment's energy plus a per-song offset in [-6, +3] dB. Methods:
@@ -39,7 +40,10 @@ SR = 44100
 
 def build_mixtures(tmp, seconds, offset_s, voice_shift=0):
     songs = sorted(glob.glob(os.path.join(FOF, '*', '*', 'song.ogg')))
-    voices = sorted(glob.glob(os.path.join(SHARED, 'pjs', 'song', '*.ogg')))
+    # only the PJS songs held out of every training run (081-100), so no model
+    # has heard these voices
+    voices = [v for v in sorted(glob.glob(os.path.join(SHARED, 'pjs', 'song', '*.ogg')))
+              if int(os.path.basename(v)[3:6]) >= 81]
     if not songs or not voices:
         sys.exit('eval_centre: need fretsonfire-songs-* packages and ../shared/data/pjs')
     rng = np.random.default_rng(1234)
@@ -85,7 +89,8 @@ def bss(ref_v, ref_a, est_v, est_a):
 
 
 def run_cleave(cleave, item, model, op, tmp):
-    out = os.path.join(tmp, f'out_{model}_{op}_{os.path.basename(item["path"])}')
+    tag = os.path.splitext(os.path.basename(model))[0]
+    out = os.path.join(tmp, f'out_{tag}_{op}_{os.path.basename(item["path"])}')
     cmd = [cleave, 'separate', item['path'], '-o', out, '--model', model]
     if op == 'low-latency':
         cmd += ['--op', 'low-latency']

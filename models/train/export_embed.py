@@ -32,6 +32,7 @@ import torch
 import clvm
 import tag_features as tf
 import tag_golden_mel
+from export_tag import backbone_folded, backbone_tensors
 from embed_model import MAX_FRAMES, WINDOW, EmbedNet, clip_embedding, mfcc
 from tag_model import TagNet, from_args
 
@@ -49,18 +50,7 @@ def build(st):
 def export(m, out, args, tagger_args):
     """Writes model m (EmbedNet with a head) to `out`; checks the folded export."""
     bb = m.backbone
-    sd = {k: v.detach().numpy().astype(np.float64) for k, v in bb.state_dict().items()}
-    tensors = {'norm_mean': sd['norm_mean'].astype(np.float32),
-               'norm_std': sd['norm_std'].astype(np.float32)}
-    chans = []
-    for i in range(len(bb.convs)):
-        w, b = clvm.fold_batchnorm(sd['convs.%d.weight' % i], None,
-                                   sd['bns.%d.running_mean' % i], sd['bns.%d.running_var' % i],
-                                   sd['bns.%d.weight' % i], sd['bns.%d.bias' % i],
-                                   eps=bb.bns[i].eps)
-        tensors['convs.%d.weight' % i] = w
-        tensors['convs.%d.bias' % i] = b
-        chans.append(int(w.shape[0]))
+    tensors, chans = backbone_tensors(bb)
     for k, v in m.head.state_dict().items():
         tensors['head.' + k] = v.detach().numpy().astype(np.float32)
     try:
@@ -86,14 +76,7 @@ def export(m, out, args, tagger_args):
     x = torch.randn(1, 180, tf.N_MELS) * 2 - 5
     with torch.no_grad():
         ref, _ = m(x)
-        h = ((x - bb.norm_mean) / bb.norm_std).transpose(1, 2).unsqueeze(1)
-        for i in range(len(chans)):
-            h = torch.relu(torch.nn.functional.conv2d(
-                h, torch.from_numpy(t2['convs.%d.weight' % i]),
-                torch.from_numpy(t2['convs.%d.bias' % i]), padding=1))
-            if i < len(chans) - 1:
-                h = torch.nn.functional.max_pool2d(h, 2)
-        h = h.mean(2)
+        h = backbone_folded(t2, bb, x)
         p = torch.cat([h.mean(2), h.amax(2)], 1)
         z = torch.relu(p @ torch.from_numpy(t2['head.0.weight']).T + torch.from_numpy(t2['head.0.bias']))
         z = z @ torch.from_numpy(t2['head.2.weight']).T + torch.from_numpy(t2['head.2.bias'])

@@ -32,17 +32,8 @@ THRESH_ON = 0.5
 THRESH_OFF = 0.3
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('model')
-    ap.add_argument('out')
-    ap.add_argument('--golden')
-    a = ap.parse_args()
-    torch.set_num_threads(1)
-    st = torch.load(a.model)
-    m = from_args(st['args'])
-    m.load_state_dict(st['model'])
-    m.eval()
+def backbone_tensors(m):
+    """The TagNet backbone's tensors with batch norm folded, and its channels."""
     sd = {k: v.detach().numpy().astype(np.float64) for k, v in m.state_dict().items()}
     tensors = {'norm_mean': sd['norm_mean'].astype(np.float32),
                'norm_std': sd['norm_std'].astype(np.float32)}
@@ -55,6 +46,36 @@ def main():
         tensors['convs.%d.weight' % i] = w
         tensors['convs.%d.bias' % i] = b
         chans.append(int(w.shape[0]))
+    return tensors, chans
+
+
+def backbone_folded(t2, m, x):
+    """The backbone from exported tensors t2 on log-mel x (B, T, F) -> (B, C, T')."""
+    h = ((x - torch.from_numpy(t2['norm_mean'])) / torch.from_numpy(t2['norm_std']))
+    h = h.transpose(1, 2).unsqueeze(1)
+    n = len(m.convs)
+    for i in range(n):
+        h = torch.relu(torch.nn.functional.conv2d(
+            h, torch.from_numpy(t2['convs.%d.weight' % i]).float(),
+            torch.from_numpy(t2['convs.%d.bias' % i]).float(), padding=1))
+        if i < n - 1:
+            h = torch.nn.functional.max_pool2d(h, 2)
+    return h.mean(2)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('model')
+    ap.add_argument('out')
+    ap.add_argument('--golden')
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    st = torch.load(a.model)
+    m = from_args(st['args'])
+    m.load_state_dict(st['model'])
+    m.eval()
+    sd = {k: v.detach().numpy().astype(np.float64) for k, v in m.state_dict().items()}
+    tensors, chans = backbone_tensors(m)
     tensors['fc.weight'] = sd['fc.weight'].astype(np.float32)
     tensors['fc.bias'] = sd['fc.bias'].astype(np.float32)
     try:
@@ -79,15 +100,7 @@ def main():
     x = torch.randn(1, WIN, tf.N_MELS) * 2 - 5
     with torch.no_grad():
         ref = torch.sigmoid(m(x))[0].numpy()
-        h = (x - m.norm_mean) / m.norm_std
-        h = h.transpose(1, 2).unsqueeze(1)
-        for i in range(len(chans)):
-            h = torch.relu(torch.nn.functional.conv2d(
-                h, torch.from_numpy(t2['convs.%d.weight' % i]),
-                torch.from_numpy(t2['convs.%d.bias' % i]), padding=1))
-            if i < len(chans) - 1:
-                h = torch.nn.functional.max_pool2d(h, 2)
-        h = h.mean(2)
+        h = backbone_folded(t2, m, x)
         h = torch.cat([h.mean(2), h.amax(2)], 1)
         got = torch.sigmoid(h @ torch.from_numpy(t2['fc.weight']).T
                             + torch.from_numpy(t2['fc.bias']))[0].numpy()

@@ -18,7 +18,7 @@ CHANNELS = (16, 32, 64, 128)
 
 
 class TagNet(nn.Module):
-    def __init__(self, n_labels=13, channels=CHANNELS, n_mels=tf.N_MELS, dropout=0.3, fhead=0):
+    def __init__(self, n_labels=13, channels=CHANNELS, n_mels=tf.N_MELS, dropout=0.3):
         super().__init__()
         self.register_buffer('norm_mean', torch.zeros(n_mels))
         self.register_buffer('norm_std', torch.ones(n_mels))
@@ -31,14 +31,6 @@ class TagNet(nn.Module):
         self.convs = nn.ModuleList(convs)
         self.bns = nn.ModuleList(bns)
         self.pool = nn.MaxPool2d(2)
-        self.fhead = fhead
-        if fhead:
-            # frequency-aware head: one weight per remaining band instead of a plain
-            # mean over frequency (the frequency axis is not shift-invariant)
-            fb = n_mels >> (len(channels) - 1)
-            self.fconv = nn.Conv2d(cin, fhead, (fb, 1), bias=False)
-            self.fbn = nn.BatchNorm2d(fhead)
-            cin = fhead
         self.drop = nn.Dropout(dropout)
         self.fc = nn.Linear(2 * cin, n_labels)
 
@@ -51,8 +43,6 @@ class TagNet(nn.Module):
             x = torch.relu(self.bns[i](self.convs[i](x)))
             if i < n - 1:
                 x = self.pool(x)
-        if self.fhead:
-            return torch.relu(self.fbn(self.fconv(x))).squeeze(2)
         return x.mean(dim=2)
 
     def forward(self, x):
@@ -66,8 +56,7 @@ def from_args(args):
     ch = args.get('channels') if isinstance(args, dict) else None
     if isinstance(ch, str):
         ch = [int(c) for c in ch.split(',')]
-    fh = int(args.get('fhead', 0) or 0) if isinstance(args, dict) else 0
-    return TagNet(channels=tuple(ch) if ch else CHANNELS, fhead=fh)
+    return TagNet(channels=tuple(ch) if ch else CHANNELS)
 
 
 def spec_augment(x, rng, n_freq=2, max_f=8, n_time=2, max_t=20, fill=None):

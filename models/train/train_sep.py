@@ -52,6 +52,15 @@ def parse():
                         'vocals and accompaniment (mixture phase, iSTFT); l1sdr: both')
     p.add_argument('--sdr-weight', type=float, default=1.0, help='weight of the SDR term (per dB)')
     p.add_argument('--p-pjs', type=float, default=0.15)
+    p.add_argument('--wide', action='store_true',
+                   help='train beyond MIR-1K: game-soundtrack accompaniments (--p-music), TSP speech '
+                        '(--p-speech), reverb and pitch/time changes on the voice; PJS 081-100 held out')
+    p.add_argument('--p-music', type=float, default=0.5, help='--wide: share of soundtrack accompaniments')
+    p.add_argument('--p-speech', type=float, default=0.05, help='--wide: share of TSP speech voices')
+    p.add_argument('--p-reverb', type=float, default=0.3, help='--wide: share of reverberant voices')
+    p.add_argument('--p-warp', type=float, default=0.3, help='--wide: share of pitch/time-changed voices')
+    p.add_argument('--init', default=None,
+                   help='start from the weights of this checkpoint (fresh optimiser and schedule)')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--ckpt-minutes', type=float, default=4.0)
     p.add_argument('--eval-minutes', type=float, default=10.0)
@@ -156,7 +165,7 @@ def main():
     np.random.seed(a.seed)
     train = sep_data.load_mir1k('train', a.data)
     dev = sep_data.load_mir1k('devtest', a.data)
-    extra = sep_data.load_pjs_voices(a.data) if a.p_pjs > 0 else []
+    extra = sep_data.load_pjs_voices(a.data, held_out=a.wide) if a.p_pjs > 0 else []
     model = build_model(a)
     wave = getattr(model, 'domain', 'spec') == 'wave'
     if wave:
@@ -167,7 +176,16 @@ def main():
         L = a.lookahead if a.arch == 'hourglass' else 0
         in_frames = a.frames + 1 + L
         seg = (in_frames - 1) * M.HOP + M.N_FFT
-    sampler = sep_data.RemixSampler(train, seg, extra, p_pjs=a.p_pjs)
+    if a.wide:
+        music = sep_data.load_music(log=say)
+        speech = sep_data.load_tsp_voices(a.data)
+        say(f'wide data: {len(music)} music runs ({sum(map(len, music)) / sep_data.SR / 60:.1f} min), '
+            f'{len(speech)} speech clips, {len(extra)} PJS songs')
+        sampler = sep_data.RemixSampler(train, seg, extra, p_pjs=a.p_pjs, music=music,
+                                        p_music=a.p_music, speech=speech, p_speech=a.p_speech,
+                                        p_reverb=a.p_reverb, p_warp=a.p_warp)
+    else:
+        sampler = sep_data.RemixSampler(train, seg, extra, p_pjs=a.p_pjs)
     dev_quick = sep_data.devtest_mixtures(dev[::6], '0db')
     window = M.sqrt_hann()
 
@@ -179,6 +197,10 @@ def main():
         opt.load_state_dict(ck['opt'])
         step, elapsed = ck['step'], ck['elapsed']
         say(f'resumed {ckpt_path} at step {step}, {elapsed / 60:.1f} min trained')
+    elif a.init:
+        ck = torch.load(a.init)
+        model.load_state_dict(ck['model'])
+        say(f'initialised from {a.init} (step {ck.get("step")})')
     elif not wave:
         # measured input normalisation from training mixtures
         rng = np.random.default_rng([a.seed, 999999])

@@ -55,8 +55,6 @@ def main():
     ap.add_argument('--p-stretch', type=float, default=0.0, help='share of crops time-stretched')
     ap.add_argument('--p-shift', type=float, default=0.0, help='share of crops shifted in mel')
     ap.add_argument('--channels', default='16,32,64,128', help='channels of the four conv blocks')
-    ap.add_argument('--fhead', type=int, default=0,
-                    help='channels of the frequency-aware head (0: mean over frequency)')
     ap.add_argument('--w-us8k', type=float, default=0.55,
                     help='share of examples drawn from UrbanSound8K (the rest: speech, '
                     'singing, music, MIR-1K mixtures in equal parts)')
