@@ -225,22 +225,12 @@ ClvStatus clv_demucs_create(ClvClvm *model, int sample_rate, int channels, ClvOp
 {
     *out = NULL;
     const char *path = clv_clvm_path(model);
-    if (channels < 1 || channels > 2 || sample_rate < 8000 || sample_rate > 192000) {
-        clv_log(log, CLV_LOG_ERROR, "%s: %d channels at %d Hz not supported", path, channels,
-                sample_rate);
-        clv_clvm_free(model);
-        return CLV_ERR_UNSUPPORTED;
-    }
-    Demucs *d = calloc(1, sizeof *d);
-    if (!d) {
-        clv_clvm_free(model);
-        return CLV_ERR_NOMEM;
-    }
+    ClvStatus st;
+    Demucs *d = clv_rate_bridge_sep_alloc(sizeof *d, model, &dm_ops, "demucs", sample_rate,
+                                          channels, log, &st);
+    if (!d) return st;
     d->model = model;
-    d->base.ops = &dm_ops;
-    d->base.channels = channels;
-    d->base.sample_rate = sample_rate;
-    ClvStatus st = clv_demucs_net_new(model, log, &d->net);
+    st = clv_demucs_net_new(model, log, &d->net);
     if (st != CLV_OK) goto fail;
     const ClvDemucsNet *n = d->net;
     for (int c = 0; c < channels; c++)
@@ -257,10 +247,7 @@ ClvStatus clv_demucs_create(ClvClvm *model, int sample_rate, int channels, ClvOp
         .name = path,
     };
     if ((st = clv_rate_bridge_new(&bc, log, &d->bridge)) != CLV_OK) goto fail;
-    d->base.hop = clv_rate_bridge_hop(d->bridge);
-    d->base.latency = clv_rate_bridge_latency(d->bridge);
-    d->base.headroom = clv_rate_bridge_headroom(d->bridge);
-    snprintf(d->base.name, sizeof d->base.name, "%s", "demucs");
+    clv_rate_bridge_fill_sep(d->bridge, &d->base);
     const double ms = 1000.0 * d->base.latency / sample_rate;
     double d_down, d_up;
     int align, prefill;

@@ -222,22 +222,12 @@ ClvStatus clv_hourglass_create(ClvClvm *model, int sample_rate, int channels, Cl
 {
     *out = NULL;
     const char *path = clv_clvm_path(model);
-    if (channels < 1 || channels > 2 || sample_rate < 8000 || sample_rate > 192000) {
-        clv_log(log, CLV_LOG_ERROR, "%s: %d channels at %d Hz not supported", path, channels,
-                sample_rate);
-        clv_clvm_free(model);
-        return CLV_ERR_UNSUPPORTED;
-    }
-    Hourglass *h = calloc(1, sizeof *h);
-    if (!h) {
-        clv_clvm_free(model);
-        return CLV_ERR_NOMEM;
-    }
+    ClvStatus st;
+    Hourglass *h = clv_rate_bridge_sep_alloc(sizeof *h, model, &hg_ops, "hourglass", sample_rate,
+                                             channels, log, &st);
+    if (!h) return st;
     h->model = model;
-    h->base.ops = &hg_ops;
-    h->base.channels = channels;
-    h->base.sample_rate = sample_rate;
-    ClvStatus st = clv_hourglass_net_new(model, log, &h->net);
+    st = clv_hourglass_net_new(model, log, &h->net);
     if (st != CLV_OK) goto fail;
     const ClvHourglassNet *n = h->net;
     const int M = n->hop, model_latency = n->n_fft - M + n->lookahead * M;
@@ -264,12 +254,10 @@ ClvStatus clv_hourglass_create(ClvClvm *model, int sample_rate, int channels, Cl
         .name = path,
     };
     if ((st = clv_rate_bridge_new(&bc, log, &h->bridge)) != CLV_OK) goto fail;
-    h->base.hop = clv_rate_bridge_hop(h->bridge);
-    h->base.latency = clv_rate_bridge_latency(h->bridge);
     /* the model side runs whole network frames: one hop of host audio can bring
-     * two of them, so the worker needs a hop of headroom, not just a host block */
-    h->base.headroom = clv_rate_bridge_headroom(h->bridge);
-    snprintf(h->base.name, sizeof h->base.name, "%s", "hourglass");
+     * two of them, so the worker needs a hop of headroom (the bridge's), not just
+     * a host block */
+    clv_rate_bridge_fill_sep(h->bridge, &h->base);
     const double ms = 1000.0 * h->base.latency / sample_rate;
     if (op == CLV_OP_LOW_LATENCY && ms > 25.0) {
         clv_log(log, CLV_LOG_ERROR,

@@ -27,6 +27,7 @@
  * shortfall of the host queue over a simulated run of the exact hop sequence,
  * so the queue never runs dry. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #ifndef M_PI
@@ -191,6 +192,38 @@ static int measure_prefill(ClvRateBridge *b)
     b->measuring = 0;
     b->underruns = 0;
     return (int)worst;
+}
+
+void *clv_rate_bridge_sep_alloc(size_t size, ClvClvm *model, const ClvSeparatorOps *ops,
+                                const char *name, int sample_rate, int channels,
+                                const ClvLog *log, ClvStatus *st)
+{
+    if (channels < 1 || channels > 2 || sample_rate < 8000 || sample_rate > 192000) {
+        clv_log(log, CLV_LOG_ERROR, "%s: %d channels at %d Hz not supported",
+                clv_clvm_path(model), channels, sample_rate);
+        clv_clvm_free(model);
+        *st = CLV_ERR_UNSUPPORTED;
+        return NULL;
+    }
+    ClvSeparator *sep = calloc(1, size);
+    if (!sep) {
+        clv_clvm_free(model);
+        *st = CLV_ERR_NOMEM;
+        return NULL;
+    }
+    sep->ops = ops;
+    sep->channels = channels;
+    sep->sample_rate = sample_rate;
+    snprintf(sep->name, sizeof sep->name, "%s", name);
+    *st = CLV_OK;
+    return sep;
+}
+
+void clv_rate_bridge_fill_sep(const ClvRateBridge *b, ClvSeparator *sep)
+{
+    sep->hop = clv_rate_bridge_hop(b);
+    sep->latency = clv_rate_bridge_latency(b);
+    sep->headroom = clv_rate_bridge_headroom(b);
 }
 
 ClvStatus clv_rate_bridge_new(const ClvRateBridgeConfig *cfg, const ClvLog *log,

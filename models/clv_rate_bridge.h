@@ -19,7 +19,9 @@
 #ifndef CLV_RATE_BRIDGE_H
 #define CLV_RATE_BRIDGE_H
 
+#include "clv_clvm.h"
 #include "clv_common.h"
+#include "clv_separator.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -71,6 +73,17 @@ ClvStatus clv_rate_bridge_new(const ClvRateBridgeConfig *cfg, const ClvLog *log,
                               ClvRateBridge **out);
 /* Frees; NULL is a no-op. Thread: non-RT. */
 void clv_rate_bridge_free(ClvRateBridge *b);
+
+/* The start every bridged separator's constructor shares: checks the host side
+ * (1 or 2 channels, 8..192 kHz; errors logged with the model's path), allocates
+ * `size` zeroed bytes whose first member is a ClvSeparator and fills its ops,
+ * channels, rate and name. On failure the model is freed (constructors own it),
+ * *st says why and NULL is returned. Thread: non-RT. */
+void *clv_rate_bridge_sep_alloc(size_t size, ClvClvm *model, const ClvSeparatorOps *ops,
+                                const char *name, int sample_rate, int channels,
+                                const ClvLog *log, ClvStatus *st);
+/* A bridged separator's hop, latency and headroom, from its bridge. Thread: non-RT. */
+void clv_rate_bridge_fill_sep(const ClvRateBridge *b, ClvSeparator *sep);
 
 /* Host frames per process() call. Thread: any. */
 int clv_rate_bridge_hop(const ClvRateBridge *b);

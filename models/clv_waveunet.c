@@ -293,23 +293,12 @@ ClvStatus clv_waveunet_create(ClvClvm *model, int sample_rate, int channels, Clv
 {
     *out = NULL;
     const char *path = clv_clvm_path(model);
-    if (channels < 1 || channels > 2 || sample_rate < 8000 || sample_rate > 192000) {
-        clv_log(log, CLV_LOG_ERROR, "%s: %d channels at %d Hz not supported", path, channels,
-                sample_rate);
-        clv_clvm_free(model);
-        return CLV_ERR_UNSUPPORTED;
-    }
-    WaveUNet *w = calloc(1, sizeof *w);
-    if (!w) {
-        clv_clvm_free(model);
-        return CLV_ERR_NOMEM;
-    }
+    ClvStatus st;
+    WaveUNet *w = clv_rate_bridge_sep_alloc(sizeof *w, model, &wun_ops, "waveunet", sample_rate,
+                                            channels, log, &st);
+    if (!w) return st;
     w->model = model;
-    w->base.ops = &wun_ops;
-    w->base.channels = channels;
-    w->base.sample_rate = sample_rate;
-    snprintf(w->base.name, sizeof w->base.name, "%s", "waveunet");
-    ClvStatus st = clv_waveunet_net_new(model, log, &w->net);
+    st = clv_waveunet_net_new(model, log, &w->net);
     if (st != CLV_OK) goto fail;
     const ClvWaveUNetNet *n = w->net;
     const double model_ms = 1000.0 * n->latency / n->rate;
@@ -338,13 +327,11 @@ ClvStatus clv_waveunet_create(ClvClvm *model, int sample_rate, int channels, Clv
         .name = path,
     };
     if ((st = clv_rate_bridge_new(&bc, log, &w->bridge)) != CLV_OK) goto fail;
-    w->base.hop = clv_rate_bridge_hop(w->bridge);
-    w->base.latency = clv_rate_bridge_latency(w->bridge);
+    clv_rate_bridge_fill_sep(w->bridge, &w->base);
     /* the whole network block of every channel lands in one hop (see the top) */
     const double burst_s = block_macs(n) * 2.0 * channels / (WUN_HEADROOM_GFLOPS * 1e9);
     const int burst = (int)ceil(burst_s * sample_rate);
-    const int bh = clv_rate_bridge_headroom(w->bridge);
-    w->base.headroom = bh + burst;
+    w->base.headroom += burst;
     clv_waveunet_sep_reset(&w->base);
     double d_down, d_up;
     int align, prefill;
