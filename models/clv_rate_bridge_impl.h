@@ -40,8 +40,19 @@ struct ClvRateBridgeImpl {
     int nout, cap_out;
     float *zeros;           /* [max(align, H) * C] */
     long produced;          /* host frames queued since reset, prefill included */
+    long frames_in;         /* host frames fed since reset */
+    long last_loud;         /* index of the last input frame at or above the quiet level */
     long underruns;
 };
+
+/* The quiet gate: vocals are exact zeros where the input stayed under
+ * CLV_BR_QUIET (-80 dBFS) from CLV_BR_QUIET_GUARD frames before them up to the
+ * newest input (the latency's worth of frames after them).
+ * Waveform networks leak their biases into silence (-50 dBFS peaks measured from
+ * the Demucs-style model on digital silence); the gate makes silence in give
+ * silence out in both stems, and costs at most -80 dBFS of error elsewhere. */
+#define CLV_BR_QUIET 1e-4f
+#define CLV_BR_QUIET_GUARD 256
 
 CLV_RT size_t clv_br_fir_process(BrFir *f, const float *in, size_t n, float *out, size_t max_out);
 CLV_RT void clv_br_fir_reset(BrFir *f);

@@ -7,6 +7,7 @@
  * blocks of this hop go through the up-converter in one call into the host-rate
  * queue, which was pre-filled at reset so that each hop hands out exactly `hop`
  * frames. */
+#include <math.h>
 #include <string.h>
 
 #include "clv_rate_bridge_impl.h"
@@ -88,7 +89,11 @@ void clv_rate_bridge_process(ClvRateBridge *b, const float *const *in, float *co
 {
     const int C = b->C, H = b->H;
     for (int c = 0; c < C; c++)
-        for (int i = 0; i < H; i++) b->inter[(size_t)i * C + c] = in[c][i];
+        for (int i = 0; i < H; i++) {
+            b->inter[(size_t)i * C + c] = in[c][i];
+            if (fabsf(in[c][i]) >= CLV_BR_QUIET && b->frames_in + i > b->last_loud)
+                b->last_loud = b->frames_in + i;
+        }
     if (b->fdown) {
         size_t got = clv_br_fir_process(b->fdown, b->inter, (size_t)H,
                                         b->fifo + (size_t)b->nfifo * C,
@@ -107,10 +112,16 @@ void clv_rate_bridge_process(ClvRateBridge *b, const float *const *in, float *co
     run_blocks(b);
     const int n = b->nout < H ? b->nout : H;
     if (n < H) b->underruns++; /* never in a correct setup: the prefill covers the worst case */
+    /* Output frame i belongs to input frame t = frames_in + i - latency; the input
+     * from t - guard up to now is all quiet when last_loud < t - guard, which holds
+     * from frame `gate` of this hop on. */
+    long g = b->last_loud - b->frames_in + b->latency + CLV_BR_QUIET_GUARD + 1;
+    const int gate = g < 0 ? 0 : g > n ? n : (int)g;
     for (int c = 0; c < C; c++) {
-        for (int i = 0; i < n; i++) vocals[c][i] = b->outq[(size_t)i * C + c];
-        for (int i = n; i < H; i++) vocals[c][i] = 0.0f;
+        for (int i = 0; i < gate; i++) vocals[c][i] = b->outq[(size_t)i * C + c];
+        for (int i = gate; i < H; i++) vocals[c][i] = 0.0f;
     }
+    b->frames_in += H;
     b->nout -= n;
     memmove(b->outq, b->outq + (size_t)n * C, sizeof(float) * (size_t)b->nout * C);
 }
@@ -121,6 +132,8 @@ void clv_rate_bridge_reset(ClvRateBridge *b)
     if (b->down) clv_resample_reset(b->down);
     if (b->fdown) clv_br_fir_reset(b->fdown);
     b->nfifo = 0;
+    b->frames_in = 0;
+    b->last_loud = -(1L << 40);
     b->nout = b->prefill;
     b->produced = b->prefill;
     memset(b->outq, 0, sizeof(float) * (size_t)b->prefill * C);

@@ -36,10 +36,12 @@ static int failures;
 #define MODEL_RATE 16000
 #define BLOCK 64
 
+static float leak; /* added to every output sample: a network's bias leaking into silence */
+
 static void identity_block(void *user, const float *const *in, float *const *out)
 {
     (void)user;
-    memcpy(out[0], in[0], sizeof(float) * BLOCK);
+    for (int i = 0; i < BLOCK; i++) out[0][i] = in[0][i] + leak;
 }
 
 static void quiet_log(void *user, ClvLogLevel level, const char *msg)
@@ -267,6 +269,40 @@ int main(void)
         CHECK(l.dev6k <= 0.01, "%d Hz long: %.4f dB off flat below 6 kHz", rate, l.dev6k);
         CHECK(l.stop8 >= 80.0, "%d Hz long: stopband from 8 kHz %.1f dB", rate, l.stop8);
         CHECK(l.image <= -80.0, "%d Hz long: images %.1f dB", rate, l.image);
+    }
+    /* the quiet gate: a network that leaks a constant into silence gives exact zeros
+     * before and after a tone, and its full output (leak included) wherever the
+     * input it belongs to is sound */
+    {
+        const int rate = 44100;
+        const long n = 3 * rate / 2, on = rate / 2, off = rate;
+        float *x = calloc((size_t)n, sizeof(float)), *y = calloc((size_t)n, sizeof(float));
+        for (long i = on; i < off; i++) x[i] = (float)(0.5 * sin(2.0 * M_PI * 440.0 * i / rate));
+        ClvRateBridge *b = make(rate, 0, NULL);
+        CHECK(b != NULL, "bridge not created");
+        if (b) {
+            leak = 0.01f;
+            run(b, x, y, n);
+            leak = 0.0f;
+            const int lat = clv_rate_bridge_latency(b), H = clv_rate_bridge_hop(b);
+            long before = 0, after = 0, gated_sound = 0;
+            double dc = 0.0;
+            for (long i = 0; i < on - H; i++) before += y[i] != 0.0f;
+            for (long i = off + lat + 256 + 1; i < n; i++) after += y[i] != 0.0f;
+            for (long i = on + lat; i < off + lat; i++) gated_sound += y[i] == 0.0f;
+            for (long i = on + lat + 1000; i < off + lat - 1000; i++) dc += y[i] - x[i - lat];
+            dc /= (double)(off - on - 2000);
+            printf("quiet gate: %ld / %ld non-zero frames before the tone, %ld / %ld after it, "
+                   "%ld zeroed frames of sound, leak in the tone %.4f\n",
+                   before, on - H, after, n - (off + lat + 257), gated_sound, dc);
+            CHECK(before == 0 && after == 0, "silence leaks through the gate (%ld, %ld frames)",
+                  before, after);
+            CHECK(gated_sound == 0, "the gate zeroed %ld frames of sound", gated_sound);
+            CHECK(fabs(dc - 0.01) < 0.002, "the network's output is altered in sound (%.4f)", dc);
+        }
+        clv_rate_bridge_free(b);
+        free(x);
+        free(y);
     }
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
