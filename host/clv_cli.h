@@ -89,6 +89,7 @@ typedef struct {
     const char *model;     /* registry name or .clvm path; NULL = default separator */
     ClvEngineMode mode;
     ClvOperatingPoint op;
+    ClvSpatialMode spatial; /* neural models on stereo input: refine by stereo placement */
     double speed;          /* realtime mode: feed blocks at speed x real time; 0 = unpaced */
     int block;             /* frames per engine call, 1..65536 */
     int quiet;             /* no summary line */

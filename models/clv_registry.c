@@ -14,6 +14,7 @@
 #include "clv_azimuth.h"
 #include "clv_demucs.h"    /* separation family: causal Demucs-style (sep) */
 #include "clv_hourglass.h" /* separation family: stacked hourglass (sep) */
+#include "clv_spatial.h"
 #include "clv_waveunet.h"  /* separation family: Wave-U-Net (sep) */
 
 #ifndef CLV_MODEL_INSTALL_DIR
@@ -106,10 +107,39 @@ static ClvStatus create_from_file(const char *path, int sample_rate, int channel
     return CLV_ERR_UNSUPPORTED;
 }
 
+static ClvStatus refine(ClvStatus st, int channels, const ClvSeparatorOptions *o,
+                        const ClvLog *log, ClvSeparator **out)
+{
+    if (st != CLV_OK || channels != 2 || o->op != CLV_OP_QUALITY || o->spatial == CLV_SPATIAL_OFF)
+        return st;
+    ClvSeparator *inner = *out;
+    char name[64];
+    snprintf(name, sizeof name, "%s", inner->name);
+    *out = NULL;
+    st = clv_spatial_wrap(inner, NULL, out); /* frees inner on failure */
+    if (st != CLV_OK)
+        clv_log(log, CLV_LOG_ERROR, "%s: spatial refinement failed (status %d)", name, (int)st);
+    else
+        clv_log(log, CLV_LOG_INFO, "%s: spatial refinement on, latency %d frames", name,
+                (*out)->latency);
+    return st;
+}
+
 ClvStatus clv_separator_create(const char *name_or_path, int sample_rate, int channels,
                                ClvOperatingPoint op, const ClvLog *log, ClvSeparator **out)
 {
+    const ClvSeparatorOptions o = {op, CLV_SPATIAL_AUTO};
+    return clv_separator_create_opts(name_or_path, sample_rate, channels, &o, log, out);
+}
+
+ClvStatus clv_separator_create_opts(const char *name_or_path, int sample_rate, int channels,
+                                    const ClvSeparatorOptions *opts, const ClvLog *log,
+                                    ClvSeparator **out)
+{
     *out = NULL;
+    const ClvSeparatorOptions dflt = {CLV_OP_QUALITY, CLV_SPATIAL_AUTO};
+    const ClvSeparatorOptions *o = opts ? opts : &dflt;
+    const ClvOperatingPoint op = o->op;
     if (!name_or_path || !name_or_path[0]) name_or_path = clv_registry_default_separator();
     if (sample_rate < 8000 || sample_rate > 192000) {
         clv_log(log, CLV_LOG_ERROR, "sample rate %d Hz is outside 8000..192000", sample_rate);
@@ -134,10 +164,12 @@ ClvStatus clv_separator_create(const char *name_or_path, int sample_rate, int ch
                     e->file);
             return CLV_ERR_NOT_FOUND;
         }
-        return create_from_file(path, sample_rate, channels, op, log, out);
+        return refine(create_from_file(path, sample_rate, channels, op, log, out), channels, o,
+                      log, out);
     }
     if (is_file(name_or_path))
-        return create_from_file(name_or_path, sample_rate, channels, op, log, out);
+        return refine(create_from_file(name_or_path, sample_rate, channels, op, log, out),
+                      channels, o, log, out);
     clv_log(log, CLV_LOG_ERROR, "%s: no such separator or model file (see `cleave models`)",
             name_or_path);
     return CLV_ERR_NOT_FOUND;

@@ -49,6 +49,22 @@ typedef ClvStatus (*ClvSeparatorFactory)(ClvClvm *model, int sample_rate, int ch
 ClvStatus clv_separator_create(const char *name_or_path, int sample_rate, int channels,
                                ClvOperatingPoint op, const ClvLog *log, ClvSeparator **out);
 
+/* Spatial refinement of a neural separator (dsp/clv_spatial.h). AUTO: on for
+ * stereo at the quality point (it adds about 40 ms), off otherwise and for the
+ * training-free centre separator, which is spatial already. */
+typedef enum { CLV_SPATIAL_AUTO = 0, CLV_SPATIAL_OFF = 1 } ClvSpatialMode;
+
+typedef struct {
+    ClvOperatingPoint op;
+    ClvSpatialMode spatial;
+} ClvSeparatorOptions;
+
+/* clv_separator_create() with options (that one is this with spatial AUTO).
+ * Thread: non-RT. */
+ClvStatus clv_separator_create_opts(const char *name_or_path, int sample_rate, int channels,
+                                    const ClvSeparatorOptions *opts, const ClvLog *log,
+                                    ClvSeparator **out);
+
 #ifdef __cplusplus
 }
 #endif

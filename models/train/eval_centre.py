@@ -38,7 +38,24 @@ FOF = '/usr/share/games/fretsonfire/data/songs'
 SR = 44100
 
 
-def build_mixtures(tmp, seconds, offset_s, voice_shift=0):
+def stereo_room(v, rng):
+    """A produced vocal: panned up to 0.25 off centre (constant power) and sent to a
+    stereo room (two independent decaying-noise tails, RT60 0.8..1.8 s, -14..-8 dB),
+    so the vocal stem is neither mono nor exactly centred."""
+    pan = rng.uniform(-0.25, 0.25)
+    th = (pan + 1) * np.pi / 4
+    out = np.stack([v * np.cos(th), v * np.sin(th)], axis=1) * np.sqrt(2)
+    rt60 = rng.uniform(0.8, 1.8)
+    t = np.arange(int(rt60 * SR)) / SR
+    wet = 10 ** (rng.uniform(-14, -8) / 20)
+    for c in range(2):
+        ir = rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60)
+        ir *= wet / np.sqrt(np.sum(ir ** 2))
+        out[:, c] += np.convolve(v, ir)[:len(v)]
+    return out.astype(np.float32)
+
+
+def build_mixtures(tmp, seconds, offset_s, voice_shift=0, vocal_fx=False):
     songs = sorted(glob.glob(os.path.join(FOF, '*', '*', 'song.ogg')))
     # only the PJS songs held out of every training run (081-100), so no model
     # has heard these voices
@@ -65,7 +82,7 @@ def build_mixtures(tmp, seconds, offset_s, voice_shift=0):
         ea = float(np.mean(acc ** 2)) + 1e-12
         ev = float(np.mean(v ** 2)) + 1e-12
         g = np.sqrt(ea / ev) * 10 ** (rng.uniform(-6, 3) / 20)
-        voc = np.stack([v * g, v * g], axis=1)
+        voc = stereo_room(v * g, rng) if vocal_fx else np.stack([v * g, v * g], axis=1)
         mix = voc + acc
         peak = np.max(np.abs(mix))
         if peak > 0.99:
@@ -88,12 +105,13 @@ def bss(ref_v, ref_a, est_v, est_a):
     return sdr, sir, sar
 
 
-def run_cleave(cleave, item, model, op, tmp):
+def run_cleave(cleave, item, model, op, tmp, extra=()):
     tag = os.path.splitext(os.path.basename(model))[0]
     out = os.path.join(tmp, f'out_{tag}_{op}_{os.path.basename(item["path"])}')
     cmd = [cleave, 'separate', item['path'], '-o', out, '--model', model]
     if op == 'low-latency':
         cmd += ['--op', 'low-latency']
+    cmd += list(extra)
     subprocess.run(cmd, check=True)
     v = sf.read(os.path.join(out, 'vocals.wav'), dtype='float32', always_2d=True)[0]
     a = sf.read(os.path.join(out, 'accompaniment.wav'), dtype='float32', always_2d=True)[0]

@@ -172,9 +172,10 @@ def fullband(a):
         raise SystemExit('--fullband needs --cleave and --model')
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        items = ec.build_mixtures(tmp, 15.0, 40.0, 50)
+        items = ec.build_mixtures(tmp, 15.0, 40.0, 50, vocal_fx=a.vocal_fx)
         for it in items:
-            v, acc = ec.run_cleave(a.cleave, it, a.model, 'quality', tmp)
+            extra = ['--spatial', a.spatial] if a.spatial else []
+            v, acc = ec.run_cleave(a.cleave, it, a.model, a.op or 'quality', tmp, extra)
             n = len(it['mix'])
             v, acc = v[:n], acc[:n]
             sdr, sir, sar = ec.bss(it['voc'], it['acc'], v, acc)
@@ -209,6 +210,10 @@ def main():
     p.add_argument('--name', default=None, help='system name in the table')
     p.add_argument('--fullband', action='store_true',
                    help='with --cleave: full-band 44.1 kHz stereo mixtures of eval_centre.py')
+    p.add_argument('--spatial', choices=['on', 'off'], default=None,
+                   help='with --fullband: cleave separate --spatial (default: its default, on)')
+    p.add_argument('--vocal-fx', action='store_true',
+                   help='with --fullband: vocals panned off centre and in a stereo room')
     p.add_argument('--modes', nargs='+', default=['0db', 'raw'])
     p.add_argument('--limit', type=int, default=0, help='first N clips only (quick checks)')
     p.add_argument('--json')
