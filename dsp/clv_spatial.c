@@ -120,6 +120,20 @@ static void sp_free(ClvSeparator *s)
 
 static const ClvSeparatorOps sp_ops = {sp_process, sp_reset, sp_free};
 
+static int fft_size(const ClvSpatialParams *p, int rate, int hop)
+{
+    int n = 256;
+    while (n < p->window_s * rate || n < 2 * hop) n <<= 1;
+    return n;
+}
+
+int clv_spatial_added_latency(const ClvSeparator *inner, const ClvSpatialParams *params)
+{
+    const ClvSpatialParams p = params ? *params : clv_spatial_default_params();
+    if (!inner || !(p.window_s > 0.0f && p.window_s <= 1.0f)) return -1;
+    return fft_size(&p, inner->sample_rate, inner->hop) - inner->hop;
+}
+
 ClvStatus clv_spatial_wrap(ClvSeparator *inner, const ClvSpatialParams *params,
                            ClvSeparator **out)
 {
@@ -141,8 +155,7 @@ ClvStatus clv_spatial_wrap(ClvSeparator *inner, const ClvSpatialParams *params,
     w->inner = inner;
     w->prm = prm;
     const int rate = inner->sample_rate, H = inner->hop;
-    int n = 256;
-    while (n < prm.window_s * rate || n < 2 * H) n <<= 1;
+    const int n = fft_size(&prm, rate, H);
     w->bins = n / 2 + 1;
     w->delay = inner->latency;
     w->g = powf(prm.smooth, (float)H / (0.010f * (float)rate));

@@ -38,6 +38,10 @@ typedef struct {
 /* Thread: any. */
 ClvSpatialParams clv_spatial_default_params(void);
 
+/* Latency the wrapper would add to `inner` (frames), or -1 for bad parameters.
+ * Thread: any. */
+int clv_spatial_added_latency(const ClvSeparator *inner, const ClvSpatialParams *params);
+
 /* Wraps a stereo separator. Takes ownership of `inner` (freed on failure too).
  * Thread: non-RT. */
 ClvStatus clv_spatial_wrap(ClvSeparator *inner, const ClvSpatialParams *params,

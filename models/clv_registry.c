@@ -115,6 +115,13 @@ static ClvStatus refine(ClvStatus st, int channels, const ClvSeparatorOptions *o
     ClvSeparator *inner = *out;
     char name[64];
     snprintf(name, sizeof name, "%s", inner->name);
+    /* the quality point promises 250 ms in all; leave the engine its share */
+    const int added = clv_spatial_added_latency(inner, NULL);
+    if ((double)(inner->latency + added) > CLV_SPATIAL_MAX_LATENCY_S * inner->sample_rate) {
+        clv_log(log, CLV_LOG_INFO, "%s: spatial refinement off: it would bring the latency to "
+                "%.1f ms", name, 1000.0 * (inner->latency + added) / inner->sample_rate);
+        return st;
+    }
     *out = NULL;
     st = clv_spatial_wrap(inner, NULL, out); /* frees inner on failure */
     if (st != CLV_OK)
