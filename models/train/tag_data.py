@@ -216,7 +216,7 @@ class Sampler:
     """Draws augmented training batches from a list of items."""
 
     def __init__(self, items, T, seed, weights=None, p_occlude=0.0, p_stretch=0.0,
-                 p_shift=0.0):
+                 p_shift=0.0, balance=False):
         self.T = T
         self.p_occlude = p_occlude
         self.p_stretch = p_stretch
@@ -228,13 +228,26 @@ class Sampler:
             self.groups.setdefault(it.group, []).append(it)
         self.weights = weights or {'us8k': 0.55, 'speech': 0.12, 'singing': 0.11,
                                    'music': 0.11, 'mix': 0.11}
+        # balance: us8k clips drawn class first, then recording (the fsID of the
+        # file name), then slice, so recordings cut into many slices do not
+        # dominate; off: uniform over clips (the earlier runs)
+        self.balance = balance
+        self.us8k_tree = {}
+        for it in self.groups.get('us8k', []):
+            cls, rec = int(it.name.split('-')[1]), it.name.split('-')[0]
+            self.us8k_tree.setdefault(cls, {}).setdefault(rec, []).append(it)
+        self.us8k_tree = [list(self.us8k_tree[c].values()) for c in sorted(self.us8k_tree)]
         self.names = [g for g in self.weights if g in self.groups]
         w = np.array([self.weights[g] for g in self.names])
         self.p = w / w.sum()
 
     def one(self):
         g = self.names[self.rng.choice(len(self.names), p=self.p)]
-        lst = self.groups[g]
+        if g == 'us8k' and self.balance:
+            recs = self.us8k_tree[self.rng.integers(len(self.us8k_tree))]
+            lst = recs[self.rng.integers(len(recs))]
+        else:
+            lst = self.groups[g]
         it = lst[self.rng.integers(len(lst))]
         x, t = crop(it, self.T, self.rng, self.p_occlude)
         if self.p_stretch > 0.0 and self.rng.random() < self.p_stretch:

@@ -58,6 +58,8 @@ def main():
     ap.add_argument('--w-us8k', type=float, default=0.55,
                     help='share of examples drawn from UrbanSound8K (the rest: speech, '
                     'singing, music, MIR-1K mixtures in equal parts)')
+    ap.add_argument('--balance', action='store_true',
+                    help='draw us8k clips by class, then recording, then slice')
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -77,7 +79,8 @@ def main():
                                                 pct_start=0.1)
     rest = (1.0 - a.w_us8k) / 4
     weights = {'us8k': a.w_us8k, 'speech': rest, 'singing': rest, 'music': rest, 'mix': rest}
-    sampler = td.Sampler(train, a.frames, a.seed, weights=weights, p_occlude=a.p_occlude,
+    sampler = td.Sampler(train, a.frames, a.seed, weights=weights, balance=a.balance,
+                         p_occlude=a.p_occlude,
                          p_stretch=a.p_stretch, p_shift=a.p_shift)
     aug_rng = np.random.default_rng(a.seed + 1000)
     step = 0
