@@ -27,8 +27,79 @@ typedef struct {
     float *spec[2]; /* interleaved complex, per channel */
     float *vspec;   /* vocal spectrum */
     float *band;    /* band weight per bin */
-    float *pll, *prr, *plr;
+    float *mask;    /* centre mask of the frame */
+    ClvCentreMask cm;
 } Azimuth;
+
+static float smoothstep(float x)
+{
+    if (x <= 0.0f) return 0.0f;
+    if (x >= 1.0f) return 1.0f;
+    return x * x * (3.0f - 2.0f * x);
+}
+
+ClvStatus clv_centre_mask_init(ClvCentreMask *m, int bins, float smooth, float threshold,
+                               float power)
+{
+    memset(m, 0, sizeof *m);
+    if (bins < 1 || !(smooth >= 0.0f && smooth < 1.0f) || !(threshold >= -1.0f && threshold < 1.0f) ||
+        !(power > 0.0f))
+        return CLV_ERR_INVALID;
+    m->bins = bins;
+    m->g = smooth;
+    m->threshold = threshold;
+    m->power = power;
+    m->pll = calloc((size_t)bins, sizeof(float));
+    m->prr = calloc((size_t)bins, sizeof(float));
+    m->plr = calloc((size_t)bins, sizeof(float));
+    if (!m->pll || !m->prr || !m->plr) {
+        clv_centre_mask_free(m);
+        return CLV_ERR_NOMEM;
+    }
+    return CLV_OK;
+}
+
+void clv_centre_mask_free(ClvCentreMask *m)
+{
+    free(m->pll);
+    free(m->prr);
+    free(m->plr);
+    m->pll = m->prr = m->plr = NULL;
+}
+
+void clv_centre_mask_reset(ClvCentreMask *m)
+{
+    memset(m->pll, 0, sizeof(float) * (size_t)m->bins);
+    memset(m->prr, 0, sizeof(float) * (size_t)m->bins);
+    memset(m->plr, 0, sizeof(float) * (size_t)m->bins);
+}
+
+void clv_centre_mask(ClvCentreMask *m, const float *L, const float *R, float *mask)
+{
+    const float g = m->g, h = 1.0f - g;
+    const float th = m->threshold, inv = 1.0f / (1.0f - th), pw = m->power;
+    for (int k = 0; k < m->bins; k++) {
+        const float lr = L[2 * k], li = L[2 * k + 1], rr = R[2 * k], ri = R[2 * k + 1];
+        m->pll[k] = g * m->pll[k] + h * (lr * lr + li * li);
+        m->prr[k] = g * m->prr[k] + h * (rr * rr + ri * ri);
+        m->plr[k] = g * m->plr[k] + h * (lr * rr + li * ri); /* Re(L conj(R)) */
+        const float den = m->pll[k] + m->prr[k];
+        float v = 0.0f;
+        if (den > 1e-20f) {
+            const float c = (2.0f * m->plr[k] / den - th) * inv;
+            if (c > 0.0f) v = c >= 1.0f ? 1.0f : (pw == 1.0f ? c : powf(c, pw));
+        }
+        mask[k] = v;
+    }
+}
+
+void clv_low_fade(float *w, int bins, int n, int rate, float lo)
+{
+    for (int k = 0; k < bins; k++) {
+        const float f = (float)k * (float)rate / (float)n;
+        w[k] = lo > 0.0f ? smoothstep((f - 0.5f * lo) / (0.5f * lo)) : 1.0f;
+    }
+}
 
 ClvAzimuthParams clv_azimuth_default_params(void)
 {
@@ -49,9 +120,7 @@ static void az_reset(ClvSeparator *s)
 {
     Azimuth *a = (Azimuth *)s;
     for (int c = 0; c < a->base.channels; c++) clv_stft_reset(a->stft[c]);
-    memset(a->pll, 0, sizeof(float) * (size_t)a->bins);
-    memset(a->prr, 0, sizeof(float) * (size_t)a->bins);
-    memset(a->plr, 0, sizeof(float) * (size_t)a->bins);
+    if (a->cm.pll) clv_centre_mask_reset(&a->cm);
 }
 
 static void az_process(ClvSeparator *s, const float *const *in, float *const *vocals)
@@ -69,24 +138,12 @@ static void az_process(ClvSeparator *s, const float *const *in, float *const *vo
     }
     clv_stft_analyze(a->stft[0], in[0], a->spec[0]);
     clv_stft_analyze(a->stft[1], in[1], a->spec[1]);
-    const float g = a->prm.smooth, h = 1.0f - g;
-    const float th = a->prm.threshold, inv = 1.0f / (1.0f - th), pw = a->prm.power;
     const float *L = a->spec[0], *R = a->spec[1];
+    clv_centre_mask(&a->cm, L, R, a->mask);
     for (int k = 0; k < K; k++) {
-        const float lr = L[2 * k], li = L[2 * k + 1], rr = R[2 * k], ri = R[2 * k + 1];
-        a->pll[k] = g * a->pll[k] + h * (lr * lr + li * li);
-        a->prr[k] = g * a->prr[k] + h * (rr * rr + ri * ri);
-        a->plr[k] = g * a->plr[k] + h * (lr * rr + li * ri); /* Re(L conj(R)) */
-        const float den = a->pll[k] + a->prr[k];
-        float m = 0.0f;
-        if (den > 1e-20f) {
-            float c = 2.0f * a->plr[k] / den;
-            c = (c - th) * inv;
-            if (c > 0.0f) m = c >= 1.0f ? 1.0f : (pw == 1.0f ? c : powf(c, pw));
-        }
-        m *= a->band[k];
-        a->vspec[2 * k] = 0.5f * m * (lr + rr);
-        a->vspec[2 * k + 1] = 0.5f * m * (li + ri);
+        const float m = a->mask[k] * a->band[k];
+        a->vspec[2 * k] = 0.5f * m * (L[2 * k] + R[2 * k]);
+        a->vspec[2 * k + 1] = 0.5f * m * (L[2 * k + 1] + R[2 * k + 1]);
     }
     /* both output channels carry the same centre estimate; synthesise once */
     clv_stft_synthesize(a->stft[0], a->vspec, vocals[0]);
@@ -102,20 +159,12 @@ static void az_free(ClvSeparator *s)
     }
     free(a->vspec);
     free(a->band);
-    free(a->pll);
-    free(a->prr);
-    free(a->plr);
+    free(a->mask);
+    clv_centre_mask_free(&a->cm);
     free(a);
 }
 
 static const ClvSeparatorOps az_ops = {az_process, az_reset, az_free};
-
-static float smoothstep(float x)
-{
-    if (x <= 0.0f) return 0.0f;
-    if (x >= 1.0f) return 1.0f;
-    return x * x * (3.0f - 2.0f * x);
-}
 
 ClvStatus clv_azimuth_new(int sample_rate, int channels, const ClvAzimuthParams *params,
                           ClvSeparator **out)
@@ -145,20 +194,19 @@ ClvStatus clv_azimuth_new(int sample_rate, int channels, const ClvAzimuthParams 
     if (st == CLV_OK) {
         a->vspec = calloc(2 * (size_t)a->bins, sizeof(float));
         a->band = calloc((size_t)a->bins, sizeof(float));
-        a->pll = calloc((size_t)a->bins, sizeof(float));
-        a->prr = calloc((size_t)a->bins, sizeof(float));
-        a->plr = calloc((size_t)a->bins, sizeof(float));
-        if (!a->vspec || !a->band || !a->pll || !a->prr || !a->plr) st = CLV_ERR_NOMEM;
+        a->mask = calloc((size_t)a->bins, sizeof(float));
+        if (!a->vspec || !a->band || !a->mask) st = CLV_ERR_NOMEM;
     }
+    if (st == CLV_OK && channels == 2)
+        st = clv_centre_mask_init(&a->cm, a->bins, prm.smooth, prm.threshold, prm.power);
     if (st != CLV_OK) {
         az_free(&a->base);
         return st;
     }
+    clv_low_fade(a->band, a->bins, n, sample_rate, prm.band_lo);
     for (int k = 0; k < a->bins; k++) {
         const float f = (float)k * (float)sample_rate / (float)n;
-        const float lo = prm.band_lo > 0.0f ? smoothstep((f - 0.5f * prm.band_lo) / (0.5f * prm.band_lo)) : 1.0f;
-        const float hi = 1.0f - smoothstep((f - prm.band_hi) / (0.5f * prm.band_hi));
-        a->band[k] = lo * hi;
+        a->band[k] *= 1.0f - smoothstep((f - prm.band_hi) / (0.5f * prm.band_hi));
     }
     a->base.ops = &az_ops;
     a->base.channels = channels;

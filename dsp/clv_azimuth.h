@@ -32,6 +32,28 @@ ClvAzimuthParams clv_azimuth_default_params(void);
 ClvStatus clv_azimuth_new(int sample_rate, int channels, const ClvAzimuthParams *params,
                           ClvSeparator **out);
 
+/* The centre mask itself, shared with the spatial refinement (clv_spatial.h):
+ * per bin, recursively smoothed auto- and cross-spectra of the two channels and
+ * mask = clamp((2 Re(Plr) / (Pll + Prr) - threshold) / (1 - threshold), 0, 1)^power. */
+typedef struct {
+    int bins;
+    float g, threshold, power; /* g: smoothing per frame */
+    float *pll, *prr, *plr;
+} ClvCentreMask;
+
+/* Thread: non-RT. */
+ClvStatus clv_centre_mask_init(ClvCentreMask *m, int bins, float smooth, float threshold,
+                               float power);
+void clv_centre_mask_free(ClvCentreMask *m);
+/* Thread: worker. */
+CLV_RT void clv_centre_mask_reset(ClvCentreMask *m);
+/* One frame of interleaved complex spectra L, R (2 * bins floats) -> mask[bins].
+ * Thread: worker. */
+CLV_RT void clv_centre_mask(ClvCentreMask *m, const float *L, const float *R, float *mask);
+/* Fade-in weights of a low cut: 0 below lo / 2, smooth up to 1 at lo (lo <= 0: all 1),
+ * for the bins of an n-point FFT at `rate`. Thread: any. */
+void clv_low_fade(float *w, int bins, int n, int rate, float lo);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,19 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clv_azimuth.h"
 #include "clv_stft.h"
 
 typedef struct {
     ClvSeparator base;
     ClvSeparator *inner;
     ClvSpatialParams prm;
-    float g;               /* cross-spectra smoothing per hop */
     int bins, delay;       /* delay: the inner separator's latency */
     ClvStft *sx[2], *sv[2], *sy[2];
     float *X[2], *V[2], *Y; /* interleaved complex spectra */
     float *vin[2];         /* [hop] inner vocals */
     float *dl[2];          /* [delay + hop] input delay lines */
-    float *pll, *prr, *plr;
+    ClvCentreMask centre;
     float *cm;             /* [bins] centre mask of this frame */
     float *band;           /* [bins] low fade-in */
 } Spatial;
@@ -43,9 +43,7 @@ static void sp_reset(ClvSeparator *s)
         clv_stft_reset(w->sy[c]);
         memset(w->dl[c], 0, sizeof(float) * (size_t)(w->delay + w->base.hop));
     }
-    memset(w->pll, 0, sizeof(float) * (size_t)w->bins);
-    memset(w->prr, 0, sizeof(float) * (size_t)w->bins);
-    memset(w->plr, 0, sizeof(float) * (size_t)w->bins);
+    clv_centre_mask_reset(&w->centre);
 }
 
 static void sp_process(ClvSeparator *s, const float *const *in, float *const *vocals)
@@ -61,22 +59,8 @@ static void sp_process(ClvSeparator *s, const float *const *in, float *const *vo
         memmove(d, d + H, sizeof(float) * (size_t)D);
         clv_stft_analyze(w->sv[c], w->vin[c], w->V[c]);
     }
-    const float g = w->g, h = 1.0f - g;
-    const float th = w->prm.threshold, inv = 1.0f / (1.0f - th), pw = w->prm.power;
-    const float *L = w->X[0], *R = w->X[1];
-    for (int k = 0; k < K; k++) {
-        const float lr = L[2 * k], li = L[2 * k + 1], rr = R[2 * k], ri = R[2 * k + 1];
-        w->pll[k] = g * w->pll[k] + h * (lr * lr + li * li);
-        w->prr[k] = g * w->prr[k] + h * (rr * rr + ri * ri);
-        w->plr[k] = g * w->plr[k] + h * (lr * rr + li * ri);
-        const float den = w->pll[k] + w->prr[k];
-        float m = 0.0f;
-        if (den > 1e-20f) {
-            const float cc = (2.0f * w->plr[k] / den - th) * inv;
-            if (cc > 0.0f) m = cc >= 1.0f ? 1.0f : (pw == 2.0f ? cc * cc : powf(cc, pw));
-        }
-        w->cm[k] = m * w->band[k];
-    }
+    clv_centre_mask(&w->centre, w->X[0], w->X[1], w->cm);
+    for (int k = 0; k < K; k++) w->cm[k] *= w->band[k];
     for (int c = 0; c < 2; c++) {
         const float *Xc = w->X[c], *Vc = w->V[c];
         for (int k = 0; k < K; k++) {
@@ -110,9 +94,7 @@ static void sp_free(ClvSeparator *s)
         free(w->dl[c]);
     }
     free(w->Y);
-    free(w->pll);
-    free(w->prr);
-    free(w->plr);
+    clv_centre_mask_free(&w->centre);
     free(w->cm);
     free(w->band);
     free(w);
@@ -158,7 +140,6 @@ ClvStatus clv_spatial_wrap(ClvSeparator *inner, const ClvSpatialParams *params,
     const int n = fft_size(&prm, rate, H);
     w->bins = n / 2 + 1;
     w->delay = inner->latency;
-    w->g = powf(prm.smooth, (float)H / (0.010f * (float)rate));
     ClvStatus st = CLV_OK;
     for (int c = 0; c < 2 && st == CLV_OK; c++) {
         if ((st = clv_stft_new(n, H, &w->sx[c])) != CLV_OK ||
@@ -173,25 +154,21 @@ ClvStatus clv_spatial_wrap(ClvSeparator *inner, const ClvSpatialParams *params,
     }
     if (st == CLV_OK) {
         w->Y = calloc(2 * (size_t)w->bins, sizeof(float));
-        w->pll = calloc((size_t)w->bins, sizeof(float));
-        w->prr = calloc((size_t)w->bins, sizeof(float));
-        w->plr = calloc((size_t)w->bins, sizeof(float));
         w->cm = calloc((size_t)w->bins, sizeof(float));
         w->band = calloc((size_t)w->bins, sizeof(float));
-        if (!w->Y || !w->pll || !w->prr || !w->plr || !w->cm || !w->band) st = CLV_ERR_NOMEM;
+        if (!w->Y || !w->cm || !w->band) st = CLV_ERR_NOMEM;
     }
+    if (st == CLV_OK) /* the smoothing is given per 10 ms: per hop here */
+        st = clv_centre_mask_init(&w->centre, w->bins,
+                                  powf(prm.smooth, (float)H / (0.010f * (float)rate)),
+                                  prm.threshold, prm.power);
     w->base.ops = &sp_ops;
     w->base.channels = 2;
     if (st != CLV_OK) {
         sp_free(&w->base);
         return st;
     }
-    for (int k = 0; k < w->bins; k++) {
-        const float f = (float)k * (float)rate / (float)n;
-        float x = prm.band_lo > 0.0f ? (f - 0.5f * prm.band_lo) / (0.5f * prm.band_lo) : 1.0f;
-        x = x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x;
-        w->band[k] = x * x * (3.0f - 2.0f * x);
-    }
+    clv_low_fade(w->band, w->bins, n, rate, prm.band_lo);
     w->base.sample_rate = rate;
     w->base.hop = H;
     w->base.latency = inner->latency + n - H;

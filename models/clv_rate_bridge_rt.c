@@ -92,7 +92,7 @@ void clv_rate_bridge_process(ClvRateBridge *b, const float *const *in, float *co
         for (int i = 0; i < H; i++) {
             b->inter[(size_t)i * C + c] = in[c][i];
             if (fabsf(in[c][i]) >= CLV_BR_QUIET && b->frames_in + i > b->last_loud)
-                b->last_loud = b->frames_in + i;
+                b->last_loud = b->frames_in + i; /* channels are visited one after the other */
         }
     if (b->fdown) {
         size_t got = clv_br_fir_process(b->fdown, b->inter, (size_t)H,

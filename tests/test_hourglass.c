@@ -200,6 +200,32 @@ static void test_bad_model(const char *golden_path)
     CHECK(st != CLV_OK && !sep && errors_logged == 1, "3 channels accepted");
 }
 
+/* Through the registry: stereo at the quality point gets the spatial refinement
+ * (longer latency, "+spatial" in the name), mono, the low-latency request and
+ * --spatial off do not. */
+static void test_spatial_default(void)
+{
+    ClvSeparator *a = NULL, *b = NULL, *c = NULL;
+    const ClvSeparatorOptions off = {CLV_OP_QUALITY, CLV_SPATIAL_OFF};
+    CHECK(clv_separator_create(model_path, 44100, 2, CLV_OP_QUALITY, &count_log, &a) == CLV_OK,
+          "stereo via the registry");
+    CHECK(clv_separator_create_opts(model_path, 44100, 2, &off, &count_log, &b) == CLV_OK,
+          "stereo, spatial off");
+    CHECK(clv_separator_create(model_path, 44100, 1, CLV_OP_QUALITY, &count_log, &c) == CLV_OK,
+          "mono via the registry");
+    if (a && b && c) {
+        printf("registry: stereo '%s' %d frames, spatial off '%s' %d, mono '%s' %d\n", a->name,
+               a->latency, b->name, b->latency, c->name, c->latency);
+        CHECK(strstr(a->name, "+spatial") && a->latency > b->latency, "stereo not refined");
+        CHECK(!strstr(b->name, "+spatial") && !strstr(c->name, "+spatial"),
+              "refined although off or mono");
+        CHECK(b->latency == c->latency, "the network's latency depends on the channels");
+    }
+    clv_separator_free(a);
+    clv_separator_free(b);
+    clv_separator_free(c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -214,6 +240,7 @@ int main(int argc, char **argv)
     test_latency(22050);
     test_network_rate(44100);
     test_bad_model(argv[2]);
+    test_spatial_default();
     if (failures) fprintf(stderr, "%d failures\n", failures);
     else printf("all hourglass tests passed\n");
     return failures ? 1 : 0;

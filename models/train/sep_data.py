@@ -231,6 +231,7 @@ class RemixSampler:
         self.p_speech = p_speech if self.speech else 0.0
         self.p_reverb = p_reverb
         self.p_warp = p_warp
+        self.wide = self.p_music > 0 or self.p_speech > 0 or p_reverb > 0 or p_warp > 0
 
     def _crop(self, x, rng, n=None):
         n = self.seg if n is None else n
@@ -263,8 +264,7 @@ class RemixSampler:
                 a, v = self.pairs[int(rng.integers(len(self.pairs)))]
                 o = int(rng.integers(0, len(a) - self.seg + 1))
                 a, v = a[o:o + self.seg], v[o:o + self.seg]
-            elif self.p_music > 0.0 or self.p_speech > 0.0 or self.p_warp > 0.0 \
-                    or self.p_reverb > 0.0:
+            elif self.wide:
                 pool = self.music if rng.random() < self.p_music else self.acc
                 a = self._crop(pool[int(rng.integers(len(pool)))], rng)
                 u = rng.random()

@@ -224,7 +224,6 @@ class Sampler:
         self.rng = np.random.default_rng(seed)
         self.groups = {}
         for it in items:
-            g = 'voice' if it.group in ('speech', 'singing', 'mix', 'music') else it.group
             self.groups.setdefault(it.group, []).append(it)
         self.weights = weights or {'us8k': 0.55, 'speech': 0.12, 'singing': 0.11,
                                    'music': 0.11, 'mix': 0.11}
