@@ -28,9 +28,10 @@ ClvStatus clv_demucs_net_new(const ClvClvm *m, const ClvLog *log, ClvDemucsNet *
     const char *path = clv_clvm_path(m);
     const char *arch = NULL;
     if (clv_clvm_meta_string(m, "arch", &arch) != CLV_OK) return CLV_ERR_FORMAT;
-    if (strcmp(arch, CLV_DEMUCS_ARCH) != 0) {
-        clv_log(log, CLV_LOG_ERROR, "%s: architecture '%s', expected '%s'", path, arch,
-                CLV_DEMUCS_ARCH);
+    const int hybrid = strcmp(arch, CLV_DEMUCS_HYBRID_ARCH) == 0;
+    if (!hybrid && strcmp(arch, CLV_DEMUCS_ARCH) != 0) {
+        clv_log(log, CLV_LOG_ERROR, "%s: architecture '%s', expected '%s' or '%s'", path, arch,
+                CLV_DEMUCS_ARCH, CLV_DEMUCS_HYBRID_ARCH);
         return CLV_ERR_FORMAT;
     }
     ClvDemucsNet *n = calloc(1, sizeof *n);
@@ -104,14 +105,35 @@ ClvStatus clv_demucs_net_new(const ClvClvm *m, const ClvLog *log, ClvDemucsNet *
             goto fail;
         n->params += 6L * n->bott * n->bott + 6L * n->bott;
     }
+    if (hybrid) {
+        if ((st = clv_hourglass_net_new_branch(m, "spec_", "spec.", log, &n->spec)) != CLV_OK)
+            goto fail;
+        const ClvHourglassNet *h = n->spec;
+        const int hop = clv_hourglass_net_hop(h);
+        const int lat = clv_hourglass_net_n_fft(h) - hop + clv_hourglass_net_lookahead(h) * hop;
+        if (hop != n->step || lat != n->latency) {
+            clv_log(log, CLV_LOG_ERROR,
+                    "%s: spectral branch hop %d and latency %d samples must equal the time "
+                    "branch's step %d and latency %d",
+                    path, hop, lat, n->step, n->latency);
+            st = CLV_ERR_FORMAT;
+            goto fail;
+        }
+        n->params += clv_hourglass_net_params(h);
+    }
     *out = n;
     return CLV_OK;
 fail:
-    free(n);
+    clv_demucs_net_free(n);
     return st;
 }
 
-void clv_demucs_net_free(ClvDemucsNet *n) { free(n); }
+void clv_demucs_net_free(ClvDemucsNet *n)
+{
+    if (!n) return;
+    clv_hourglass_net_free(n->spec);
+    free(n);
+}
 int clv_demucs_net_step(const ClvDemucsNet *n) { return n->step; }
 int clv_demucs_net_latency(const ClvDemucsNet *n) { return n->latency; }
 int clv_demucs_net_rate(const ClvDemucsNet *n) { return n->rate; }
@@ -161,6 +183,12 @@ static ClvStatus state_layout(ClvDemucsState *s, ClvArena *a)
     s->dc = clv_arena_floats(a, wdec);
     s->scratch = clv_arena_floats(a, scratch);
     s->outq = clv_arena_floats(a, (size_t)n->latency + 4 * (size_t)n->step);
+    if (n->spec) {
+        const size_t bins = (size_t)clv_hourglass_net_n_fft(n->spec) / 2 + 1;
+        s->sx = clv_arena_floats(a, 2 * bins);
+        s->sv = clv_arena_floats(a, 2 * bins);
+        s->sout = clv_arena_floats(a, (size_t)n->step);
+    }
     return clv_arena_overflowed(a) ? CLV_ERR_NOMEM : CLV_OK;
 }
 
@@ -175,9 +203,12 @@ ClvStatus clv_demucs_state_new(const ClvDemucsNet *n, ClvDemucsState **out)
     ClvStatus st = state_layout(s, &sizing);
     if (st == CLV_OK) st = clv_arena_new(&s->arena, clv_arena_used(&sizing));
     if (st == CLV_OK) st = state_layout(s, &s->arena);
+    if (st == CLV_OK && n->spec) {
+        st = clv_stft_new(clv_hourglass_net_n_fft(n->spec), n->step, &s->stft);
+        if (st == CLV_OK) st = clv_hourglass_state_new(n->spec, &s->spec);
+    }
     if (st != CLV_OK) {
-        clv_arena_free(&s->arena);
-        free(s);
+        clv_demucs_state_free(s);
         return st;
     }
     clv_demucs_state_reset(s);
@@ -188,6 +219,8 @@ ClvStatus clv_demucs_state_new(const ClvDemucsNet *n, ClvDemucsState **out)
 void clv_demucs_state_free(ClvDemucsState *s)
 {
     if (!s) return;
+    clv_hourglass_state_free(s->spec);
+    clv_stft_free(s->stft);
     clv_arena_free(&s->arena);
     free(s);
 }

@@ -21,7 +21,16 @@
  * kernel, stride, rnn_layers, step, lookahead, latency_samples_model_rate;
  * tensors in PyTorch state_dict names (enc.{i}.conv.weight [h, cin, K],
  * enc.{i}.glu.weight [2h, h, 1], dec.{j}.glu.*, dec.{j}.convt.weight [hi, co, K],
- * gru.weight_ih_l0 ... gru.bias_hh_l{L-1}). */
+ * gru.weight_ih_l0 ... gru.bias_hh_l{L-1}).
+ *
+ * Hybrid (arch "demucs_hybrid", sep_wave.HybridDemucs, after Hybrid Demucs): the
+ * same time branch plus a spectral branch, a band-split hourglass mask network
+ * (models/clv_hourglass.h) on its own short STFT with hop = step, whose masked
+ * mixture spectrum is synthesised and added to the time branch's vocals. Its
+ * metadata carries the hourglass keys prefixed "spec_" (spec_n_fft, spec_hop,
+ * spec_stacks, ...) and its tensors the prefix "spec."; the branch's latency
+ * (n_fft - hop + lookahead * hop) must equal the time branch's, so the two sum
+ * sample-aligned without another delay line. */
 #ifndef CLV_DEMUCS_H
 #define CLV_DEMUCS_H
 
@@ -35,6 +44,7 @@ extern "C" {
 #endif
 
 #define CLV_DEMUCS_ARCH "demucs_stream"
+#define CLV_DEMUCS_HYBRID_ARCH "demucs_hybrid"
 
 typedef struct ClvDemucsNetImpl ClvDemucsNet;
 

@@ -6,8 +6,10 @@
 
 #include "clv_arena.h"
 #include "clv_demucs.h"
+#include "clv_hourglass.h"
 #include "clv_nn.h"
 #include "clv_rate_bridge.h"
+#include "clv_stft.h"
 
 #define DM_MAX_DEPTH 6
 
@@ -29,6 +31,7 @@ struct ClvDemucsNetImpl {
     DmEnc enc[DM_MAX_DEPTH];
     DmDec dec[DM_MAX_DEPTH]; /* dec[i] works at encoder level depth-1-i */
     ClvRnnCell gru[CLV_RNN_MAX_LAYERS];
+    ClvHourglassNet *spec; /* hybrid: the spectral branch (hop = step), else NULL */
     long params;
 };
 
@@ -50,6 +53,11 @@ struct ClvDemucsStateImpl {
     int nout;
     long frames;               /* bottleneck frames since reset */
     int identity;
+    /* hybrid only: the spectral branch's STFT and state, one frame's spectrum in
+     * and vocal spectrum out [2 * bins], and its `step` output samples */
+    ClvStft *stft;
+    ClvHourglassState *spec;
+    float *sx, *sv, *sout;
 };
 
 /* The separator: the shared rate bridge around one net and a state per channel. */

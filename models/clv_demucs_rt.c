@@ -115,6 +115,13 @@ void clv_demucs_step(ClvDemucsState *s, const float *in, float *vocals)
     memset(vocals + m, 0, sizeof(float) * (size_t)(step - m));
     s->nout -= m;
     memmove(s->outq, s->outq + m, sizeof(float) * (size_t)s->nout);
+    if (s->spec && !s->identity) {
+        /* hybrid: the spectral branch lags by the same latency, so its hop adds in place */
+        clv_stft_analyze(s->stft, in, s->sx);
+        clv_hourglass_step(s->spec, s->sx, s->sv);
+        clv_stft_synthesize(s->stft, s->sv, s->sout);
+        clv_add(vocals, s->sout, (size_t)step);
+    }
 }
 
 void clv_demucs_state_reset(ClvDemucsState *s)
@@ -127,6 +134,10 @@ void clv_demucs_state_reset(ClvDemucsState *s)
         memset(s->carry[l], 0, sizeof(float) * (size_t)d->co * (n->K - n->S));
     }
     clv_rnn_stream_reset(&s->gru);
+    if (s->spec) {
+        clv_stft_reset(s->stft);
+        clv_hourglass_state_reset(s->spec);
+    }
     memset(s->outq, 0, sizeof(float) * (size_t)n->latency);
     s->nout = n->latency;
     s->frames = 0;

@@ -48,31 +48,33 @@ static ClvStatus bind_band(const ClvClvm *m, const char *prefix, int nb, int cin
     return CLV_OK;
 }
 
-ClvStatus clv_hourglass_net_new(const ClvClvm *m, const ClvLog *log, ClvHourglassNet **out)
+/* The net under metadata keys `mp` + name and tensors `tp` + name: "" and "" for
+ * a hourglass model file, "spec_" and "spec." for a hybrid's spectral branch. */
+static ClvStatus net_new(const ClvClvm *m, const char *mp, const char *tp, const ClvLog *log,
+                         ClvHourglassNet **out)
 {
     *out = NULL;
     const char *path = clv_clvm_path(m);
-    const char *arch = NULL;
-    if (clv_clvm_meta_string(m, "arch", &arch) != CLV_OK) return CLV_ERR_FORMAT;
-    if (strcmp(arch, CLV_HOURGLASS_ARCH) != 0) {
-        clv_log(log, CLV_LOG_ERROR, "%s: architecture '%s', expected '%s'", path, arch,
-                CLV_HOURGLASS_ARCH);
-        return CLV_ERR_FORMAT;
-    }
     ClvHourglassNet *n = calloc(1, sizeof *n);
     if (!n) return CLV_ERR_NOMEM;
     ClvStatus st;
+    char k[9][48];
+    static const char *const keys[9] = {"n_fft", "hop", "stacks", "d0", "d1",
+                                        "d2", "hidden", "lookahead", "nb"};
+    for (int i = 0; i < 9; i++) snprintf(k[i], sizeof k[i], "%s%s", mp, keys[i]);
+    char kbw[48];
+    snprintf(kbw, sizeof kbw, "%sbw", mp);
     if ((st = meta_int(m, "sample_rate", 8000, 48000, log, &n->rate)) != CLV_OK ||
-        (st = meta_int(m, "n_fft", 16, 8192, log, &n->n_fft)) != CLV_OK ||
-        (st = meta_int(m, "hop", 1, 8192, log, &n->hop)) != CLV_OK ||
-        (st = meta_int(m, "stacks", 1, HG_MAX_STACKS, log, &n->stacks)) != CLV_OK ||
-        (st = meta_int(m, "d0", 1, 4096, log, &n->d0)) != CLV_OK ||
-        (st = meta_int(m, "d1", 1, 4096, log, &n->d1)) != CLV_OK ||
-        (st = meta_int(m, "d2", 1, 4096, log, &n->d2)) != CLV_OK ||
-        (st = meta_int(m, "hidden", 1, 4096, log, &n->hidden)) != CLV_OK ||
-        (st = meta_int(m, "lookahead", 0, 64, log, &n->lookahead)) != CLV_OK ||
-        (st = meta_int(m, "nb", 4, 1024, log, &n->nb)) != CLV_OK ||
-        (st = meta_int(m, "bw", 1, 1024, log, &n->bw)) != CLV_OK)
+        (st = meta_int(m, k[0], 16, 8192, log, &n->n_fft)) != CLV_OK ||
+        (st = meta_int(m, k[1], 1, 8192, log, &n->hop)) != CLV_OK ||
+        (st = meta_int(m, k[2], 1, HG_MAX_STACKS, log, &n->stacks)) != CLV_OK ||
+        (st = meta_int(m, k[3], 1, 4096, log, &n->d0)) != CLV_OK ||
+        (st = meta_int(m, k[4], 1, 4096, log, &n->d1)) != CLV_OK ||
+        (st = meta_int(m, k[5], 1, 4096, log, &n->d2)) != CLV_OK ||
+        (st = meta_int(m, k[6], 1, 4096, log, &n->hidden)) != CLV_OK ||
+        (st = meta_int(m, k[7], 0, 64, log, &n->lookahead)) != CLV_OK ||
+        (st = meta_int(m, k[8], 4, 1024, log, &n->nb)) != CLV_OK ||
+        (st = meta_int(m, kbw, 1, 1024, log, &n->bw)) != CLV_OK)
         goto fail;
     n->bins = n->n_fft / 2 + 1;
     n->ctx = n->lookahead + 2;
@@ -86,15 +88,17 @@ ClvStatus clv_hourglass_net_new(const ClvClvm *m, const ClvLog *log, ClvHourglas
         goto fail;
     }
     const int F = n->nb * n->bw, nb = n->nb;
-    if ((st = CLV_CLVM_BIND(m, "in_mean", &n->in_mean, F)) != CLV_OK) goto fail;
-    if ((st = CLV_CLVM_BIND(m, "in_scale", &n->in_scale, F)) != CLV_OK) goto fail;
+    char p[96];
+    snprintf(p, sizeof p, "%sin_mean", tp);
+    if ((st = CLV_CLVM_BIND(m, p, &n->in_mean, F)) != CLV_OK) goto fail;
+    snprintf(p, sizeof p, "%sin_scale", tp);
+    if ((st = CLV_CLVM_BIND(m, p, &n->in_scale, F)) != CLV_OK) goto fail;
     n->params = 2L * F;
     for (int k = 0; k < n->stacks; k++) {
         HgStack *s = &n->st[k];
-        char p[96];
         s->cin = k == 0 ? n->ctx * n->bw : 2 * n->bw + n->d0;
 #define BAND(field, NB, CI, CO)                                                    \
-    snprintf(p, sizeof p, "stacks.%d." #field, k);                                 \
+    snprintf(p, sizeof p, "%sstacks.%d." #field, tp, k);                                 \
     if ((st = bind_band(m, p, NB, CI, CO, &s->field, &n->params)) != CLV_OK) goto fail;
         BAND(enc0, nb, s->cin, n->d0)
         BAND(down1, nb / 2, 2 * n->d0, n->d1)
@@ -104,11 +108,11 @@ ClvStatus clv_hourglass_net_new(const ClvClvm *m, const ClvLog *log, ClvHourglas
         BAND(head, nb, n->d0, n->bw)
 #undef BAND
         const int flat = (nb / 4) * n->d2;
-        snprintf(p, sizeof p, "stacks.%d.bott_in", k);
+        snprintf(p, sizeof p, "%sstacks.%d.bott_in", tp, k);
         if ((st = clv_nn_bind_linear(m, p, flat, n->hidden, &s->bott_in)) != CLV_OK) goto fail;
-        snprintf(p, sizeof p, "stacks.%d.bott_out", k);
+        snprintf(p, sizeof p, "%sstacks.%d.bott_out", tp, k);
         if ((st = clv_nn_bind_linear(m, p, n->hidden, flat, &s->bott_out)) != CLV_OK) goto fail;
-        snprintf(p, sizeof p, "stacks.%d.gru", k);
+        snprintf(p, sizeof p, "%sstacks.%d.gru", tp, k);
         if ((st = clv_nn_bind_rnn_cell(m, p, CLV_RNN_GRU, 0, 0, n->hidden, n->hidden, &s->gru)) !=
             CLV_OK)
             goto fail;
@@ -120,6 +124,26 @@ ClvStatus clv_hourglass_net_new(const ClvClvm *m, const ClvLog *log, ClvHourglas
 fail:
     free(n);
     return st;
+}
+
+ClvStatus clv_hourglass_net_new(const ClvClvm *m, const ClvLog *log, ClvHourglassNet **out)
+{
+    *out = NULL;
+    const char *arch = NULL;
+    if (clv_clvm_meta_string(m, "arch", &arch) != CLV_OK) return CLV_ERR_FORMAT;
+    if (strcmp(arch, CLV_HOURGLASS_ARCH) != 0) {
+        clv_log(log, CLV_LOG_ERROR, "%s: architecture '%s', expected '%s'", clv_clvm_path(m),
+                arch, CLV_HOURGLASS_ARCH);
+        return CLV_ERR_FORMAT;
+    }
+    return net_new(m, "", "", log, out);
+}
+
+ClvStatus clv_hourglass_net_new_branch(const ClvClvm *m, const char *meta_prefix,
+                                       const char *tensor_prefix, const ClvLog *log,
+                                       ClvHourglassNet **out)
+{
+    return net_new(m, meta_prefix, tensor_prefix, log, out);
 }
 
 void clv_hourglass_net_free(ClvHourglassNet *n) { free(n); }

@@ -37,6 +37,12 @@ typedef struct ClvHourglassNetImpl ClvHourglassNet;
  * every name and shape; errors are logged with the file, tensor and both shapes.
  * Thread: non-RT. */
 ClvStatus clv_hourglass_net_new(const ClvClvm *model, const ClvLog *log, ClvHourglassNet **out);
+/* The same network embedded in another model file (a hybrid's spectral branch):
+ * metadata keys meta_prefix + "n_fft", ... ("sample_rate" unprefixed) and tensors
+ * tensor_prefix + "in_mean", ...; the file's arch is not checked. Thread: non-RT. */
+ClvStatus clv_hourglass_net_new_branch(const ClvClvm *model, const char *meta_prefix,
+                                       const char *tensor_prefix, const ClvLog *log,
+                                       ClvHourglassNet **out);
 /* Frees; NULL is a no-op. Thread: non-RT. */
 void clv_hourglass_net_free(ClvHourglassNet *n);
 /* Frames of lookahead (the mask lags the input by this many frames). */

@@ -46,6 +46,7 @@ static const struct {
     {CLV_HOURGLASS_ARCH, clv_hourglass_create}, /* sep */
     {CLV_WAVEUNET_ARCH, clv_waveunet_create},   /* sep */
     {CLV_DEMUCS_ARCH, clv_demucs_create},       /* sep */
+    {CLV_DEMUCS_HYBRID_ARCH, clv_demucs_create}, /* sep */
     {NULL, NULL}, /* keeps the array non-empty while no family is compiled in */
 };
 

@@ -343,6 +343,19 @@ static void m_latency(Buf *b)
     if (v) set64(v, 64); /* below what the network needs */
 }
 
+/* hybrid files: the spectral branch must stream in the time branch's steps, and
+ * its tensors are checked like the rest */
+static void m_spec_hop(Buf *b)
+{
+    unsigned char *v = meta_value(b, "spec_hop");
+    if (v) set64(v, get64(v) / 2); /* hop 32 against a step of 64 */
+}
+static void m_spec_missing(Buf *b)
+{
+    unsigned char *e = dir_entry(b, "spec.stacks.0.head.weight");
+    if (e) e[32 + 8 * get32(e + 8)] = 'X';
+}
+
 static void test_bad_model(const char *golden_path)
 {
     /* the golden file is a valid .clvm of another architecture */
@@ -364,6 +377,12 @@ static void test_bad_model(const char *golden_path)
     expect_refused(&b, "wrong shape", m_shape, CLV_ERR_SHAPE);
     expect_refused(&b, "inconsistent lookahead", m_lookahead, CLV_ERR_FORMAT);
     expect_refused(&b, "latency too small", m_latency, CLV_ERR_FORMAT);
+    if (meta_value(&b, "spec_hop")) {
+        expect_refused(&b, "spectral hop off the step", m_spec_hop, CLV_ERR_FORMAT);
+        expect_refused(&b, "spectral tensor missing", m_spec_missing, CLV_ERR_NOT_FOUND);
+    } else {
+        printf("not a hybrid: the spectral-branch checks do not apply\n");
+    }
     free(b.p);
 }
 

@@ -85,6 +85,12 @@ def main():
             lat = steps * model.step
             meta = {'step': model.step, 'lookahead': model.lookahead,
                     'output': 'vocals; accompaniment = mixture - vocals'}
+            if isinstance(model, W.HybridDemucs):
+                sp = model.spec
+                meta.update({'spec_stacks': len(sp.stacks), 'spec_lookahead': sp.lookahead,
+                             'spec_bw': sp.bw, 'spec_window': 'sqrt-hann-periodic',
+                             'output': 'vocals = time branch + iSTFT(spectral mask x mixture, '
+                                       'mixture phase); accompaniment = mixture - vocals'})
         meta.update({'latency_samples_model_rate': lat})
     else:
         meta = {'n_fft': M.N_FFT, 'hop': M.HOP, 'window': 'sqrt-hann-periodic',

@@ -33,9 +33,11 @@ def sqrt_hann(n=N_FFT):
     return torch.sqrt(torch.hann_window(n, periodic=True))
 
 
-def stft(x, window):
-    """x [B, S] -> complex [B, T, BINS]; frame t covers samples [t*HOP, t*HOP+N_FFT)."""
-    return torch.stft(x, N_FFT, HOP, window=window, center=False, return_complex=True).transpose(1, 2)
+def stft(x, window, hop=HOP):
+    """x [B, S] -> complex [B, T, n_fft/2+1] (n_fft = the window's length); frame t
+    covers samples [t*hop, t*hop+n_fft)."""
+    n = window.shape[0]
+    return torch.stft(x, n, hop, window=window, center=False, return_complex=True).transpose(1, 2)
 
 
 def synthesis_window(window, hop=HOP):
@@ -50,14 +52,15 @@ def synthesis_window(window, hop=HOP):
     return window / acc
 
 
-def istft(spec, window, length=None):
-    """Overlap-add inverse of stft(): spec [B, T, BINS] -> [B, (T-1)*HOP + N_FFT].
+def istft(spec, window, length=None, hop=HOP):
+    """Overlap-add inverse of stft(): spec [B, T, bins] -> [B, (T-1)*hop + n_fft].
     Output sample i belongs to the same time axis as stft()'s input."""
     B, T, _ = spec.shape
-    frames = torch.fft.irfft(spec, n=N_FFT, dim=-1) * synthesis_window(window)
-    r = N_FFT // HOP
-    fr = frames.reshape(B, T, r, HOP)
-    out = torch.zeros(B, T + r - 1, HOP, dtype=frames.dtype)
+    n = window.shape[0]
+    frames = torch.fft.irfft(spec, n=n, dim=-1) * synthesis_window(window, hop)
+    r = n // hop
+    fr = frames.reshape(B, T, r, hop)
+    out = torch.zeros(B, T + r - 1, hop, dtype=frames.dtype)
     for j in range(r):
         out[:, j:j + T] += fr[:, :, j]
     out = out.reshape(B, -1)
@@ -126,11 +129,15 @@ class HourglassStack(nn.Module):
 class StackedHourglass(nn.Module):
     arch = 'stacked_hourglass_band_gru'
 
-    def __init__(self, stacks=2, d0=24, d1=48, d2=96, hidden=192, lookahead=0, nb=32, bw=16):
+    def __init__(self, stacks=2, d0=24, d1=48, d2=96, hidden=192, lookahead=0, nb=32, bw=16,
+                 n_fft=N_FFT, hop=HOP):
         super().__init__()
-        assert nb * bw == N_FFT // 2
+        assert nb * bw == n_fft // 2 and nb % 4 == 0 and n_fft % hop == 0
         self.cfg = dict(stacks=stacks, d0=d0, d1=d1, d2=d2, hidden=hidden, lookahead=lookahead,
                         nb=nb, bw=bw)
+        if (n_fft, hop) != (N_FFT, HOP):
+            self.cfg.update(n_fft=n_fft, hop=hop)
+        self.n_fft, self.hop = n_fft, hop
         self.nb, self.bw, self.lookahead = nb, bw, lookahead
         self.ctx = lookahead + 2  # frames t-1 .. t+L
         # log-magnitude normalisation: measured at init (set_norm), then learned
@@ -206,7 +213,8 @@ def build(arch, **kw):
     if arch in ('gru', GruBaseline.arch):
         return GruBaseline(**kw)
     import sep_wave
-    if arch in ('waveunet', 'demucs', sep_wave.WaveUNet.arch, sep_wave.DemucsStream.arch):
+    if arch in ('waveunet', 'demucs', 'hybrid', sep_wave.WaveUNet.arch, sep_wave.DemucsStream.arch,
+                sep_wave.HybridDemucs.arch):
         return sep_wave.build(arch, **kw)
     raise ValueError(f'unknown architecture {arch}')
 
@@ -215,37 +223,39 @@ def count_params(model):
     return sum(p.numel() for p in model.parameters())
 
 
+def stream_vocals(model, x, window):
+    """Vocals of a mask network on the streaming framing of the C port, batched and
+    differentiable: x [B, S] -> [B, S] aligned with x. n_fft - hop zeros of history
+    before the first sample, output frame k = input frame k; frames beyond the
+    lookahead at the end see zero-padded future."""
+    n_fft, hop = getattr(model, 'n_fft', N_FFT), getattr(model, 'hop', HOP)
+    L = model.lookahead
+    B, S = x.shape
+    pad_l = n_fft - hop
+    # every output sample needs all n_fft/hop frames that overlap it
+    n_frames = (S + hop - 1) // hop + n_fft // hop - 1
+    # frames 0..n_frames-1 in stream time + 1 history frame (-1) + L future frames
+    total = pad_l + (n_frames + L) * hop
+    xp = x.new_zeros(B, total + hop)
+    xp[:, pad_l + hop: pad_l + hop + S] = x
+    # xp frame j covers stream frame j-1 (frame -1 is pure history)
+    X = stft(xp, window, hop)[:, : n_frames + L + 1]
+    m = model(X.abs())[-1]  # [B, n_frames, bins] for stream frames 0..n_frames-1
+    V = X[:, 1:1 + n_frames] * m
+    # synthesise with stream framing: frame k covers [k*hop - pad_l, k*hop + hop)
+    v = istft(V, window, hop=hop)
+    # istft output sample i corresponds to stream sample i - pad_l
+    return v[:, pad_l: pad_l + S]
+
+
 @torch.no_grad()
 def separate(model, x, window=None, chunk_frames=None):
-    """Offline separation of a mono waveform x [S] (torch float32). The framing
-    matches the C streaming path: n_fft - hop zeros of history before the first
-    sample, output frame k = input frame k; frames beyond the lookahead at the end
-    use zero-padded future. Returns vocals [S] aligned with x. Waveform models
-    (domain 'wave') go to sep_wave.separate."""
+    """Offline separation of a mono waveform x [S] (torch float32) on the streaming
+    framing of the C port (stream_vocals). Returns vocals [S] aligned with x.
+    Waveform models (domain 'wave') go to sep_wave.separate."""
     if getattr(model, 'domain', 'spec') == 'wave':
         import sep_wave
         return sep_wave.separate(model, x)
     if window is None:
-        window = sqrt_hann()
-    L = model.lookahead
-    S = x.shape[-1]
-    pad_l = N_FFT - HOP
-    # every output sample needs all N_FFT/HOP frames that overlap it
-    n_frames = (S + HOP - 1) // HOP + N_FFT // HOP - 1
-    # frames 0..n_frames-1 in stream time + 1 history frame (-1) + L future frames
-    total = pad_l + (n_frames + L) * HOP
-    xp = torch.zeros(total + HOP)
-    xp[pad_l + HOP: pad_l + HOP + S] = x
-    # xp frame j covers stream frame j-1 (frame -1 is pure history)
-    X = stft(xp[None], window)  # [1, n_frames + L + 1, BINS]
-    X = X[:, : n_frames + L + 1]
-    masks = model(X.abs())
-    m = masks[-1]  # [1, n_frames, BINS] for stream frames 0..n_frames-1
-    V = X[:, 1:1 + n_frames] * m
-    # synthesise with stream framing: frame k covers [k*HOP - pad_l, k*HOP + HOP)
-    v = istft(V, window, length=None)[0]
-    # istft output sample i corresponds to stream sample i - pad_l
-    out = torch.zeros(S)
-    seg = v[pad_l: pad_l + S]
-    out[: seg.shape[0]] = seg
-    return out
+        window = sqrt_hann(getattr(model, 'n_fft', N_FFT))
+    return stream_vocals(model, x[None], window)[0]

@@ -25,6 +25,14 @@ DemucsStream (after Defossez et al. 2019/2020, the causal "denoiser" Demucs):
   ceil((step + lookahead) / step) * step (K 8, S 4, depth 3: step 64, lookahead
   84, latency 192 samples = 12 ms at 16 kHz). Vocals out, accompaniment =
   mixture - vocals.
+
+HybridDemucs (after Hybrid Demucs, Defossez 2021): DemucsStream (the time branch,
+same tensors and names) plus a spectral branch `spec`, a one-stack band-split
+hourglass mask network (sep_models.StackedHourglass: per-band layers, GRU over
+time, no lookahead) on a short STFT (n_fft 256, hop 64 at 16 kHz: 16 bands of 8
+bins), whose masked mixture spectrum is synthesised on the streaming framing.
+Vocals = time branch + spectral branch. The spectral branch's latency is
+n_fft - hop = 192 samples, the time branch's 192 too, so the sum streams at 12 ms.
 """
 import torch
 import torch.nn as nn
@@ -163,11 +171,39 @@ class DemucsStream(nn.Module):
         return h[:, 0, :n]
 
 
+class HybridDemucs(DemucsStream):
+    arch = 'demucs_hybrid'
+
+    def __init__(self, depth=3, hidden=48, growth=2, kernel=8, stride=4, rnn_layers=2,
+                 spec_n_fft=256, spec_hop=64, spec_nb=16, spec_d0=24, spec_d1=48, spec_d2=96,
+                 spec_hidden=192):
+        super().__init__(depth, hidden, growth, kernel, stride, rnn_layers)
+        import sep_models as M
+        self.spec = M.StackedHourglass(stacks=1, d0=spec_d0, d1=spec_d1, d2=spec_d2, hidden=spec_hidden,
+                                       lookahead=0, nb=spec_nb, bw=spec_n_fft // 2 // spec_nb,
+                                       n_fft=spec_n_fft, hop=spec_hop)
+        # a quiet start: the spectral masks begin near 0, so the hybrid begins as its time branch
+        with torch.no_grad():
+            self.spec.stacks[0].head.bias.fill_(-4.0)
+        self.register_buffer('spec_window', M.sqrt_hann(spec_n_fft), persistent=False)
+        self.cfg.update(spec_n_fft=spec_n_fft, spec_hop=spec_hop, spec_nb=spec_nb, spec_d0=spec_d0,
+                        spec_d1=spec_d1, spec_d2=spec_d2, spec_hidden=spec_hidden)
+        if spec_n_fft - spec_hop > -(-(self.step + self.lookahead) // self.step) * self.step:
+            raise ValueError('the spectral branch would add latency to the time branch')
+
+    def forward(self, x):
+        import sep_models as M
+        v = super().forward(x)
+        return v + M.stream_vocals(self.spec, x, self.spec_window)[:, :v.shape[-1]]
+
+
 def build(arch, **kw):
     if arch in ('waveunet', WaveUNet.arch):
         return WaveUNet(**kw)
     if arch in ('demucs', DemucsStream.arch):
         return DemucsStream(**kw)
+    if arch in ('hybrid', HybridDemucs.arch):
+        return HybridDemucs(**kw)
     raise ValueError(f'unknown architecture {arch}')
 
 

@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def parse():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--name', required=True)
-    p.add_argument('--arch', default='hourglass', choices=['hourglass', 'gru', 'waveunet', 'demucs'])
+    p.add_argument('--arch', default='hourglass', choices=['hourglass', 'gru', 'waveunet', 'demucs', 'hybrid'])
     p.add_argument('--levels', type=int, default=6, help='waveunet: down/up levels')
     p.add_argument('--ch', type=int, default=16, help='waveunet: channels added per level; demucs: first width')
     p.add_argument('--depth', type=int, default=3, help='demucs: encoder/decoder layers')
@@ -60,7 +60,9 @@ def parse():
     p.add_argument('--p-reverb', type=float, default=0.3, help='--wide: share of reverberant voices')
     p.add_argument('--p-warp', type=float, default=0.3, help='--wide: share of pitch/time-changed voices')
     p.add_argument('--init', default=None,
-                   help='start from the weights of this checkpoint (fresh optimiser and schedule)')
+                   help='start from the weights of this checkpoint (fresh optimiser and schedule); '
+                        'a hourglass may grow: more lookahead (new context weights start at zero) '
+                        'and more stacks (each new stack starts as a copy of the last one)')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--ckpt-minutes', type=float, default=4.0)
     p.add_argument('--eval-minutes', type=float, default=10.0)
@@ -77,7 +79,39 @@ def build_model(a):
         return W.WaveUNet(levels=a.levels, ch=a.ch)
     if a.arch == 'demucs':
         return W.DemucsStream(depth=a.depth, hidden=a.ch)
+    if a.arch == 'hybrid':
+        return W.HybridDemucs(depth=a.depth, hidden=a.ch, spec_hidden=a.hidden)
     return M.GruBaseline(hidden=a.hidden)
+
+
+def grow_state(model, old):
+    """Model state from a checkpoint of a smaller hourglass: same-shape tensors are
+    copied; a first-stack input layer with fewer context frames keeps its weights for
+    the frames it had (t-1 .. t+L_old come first in the context) and starts the new
+    ones at zero, so the grown net computes what the old one did; stacks the old net
+    lacks start as copies of its last stack."""
+    new = model.state_dict()
+    old_stacks = 1 + max(int(k.split('.')[1]) for k in old if k.startswith('stacks.'))
+    out = {}
+    for k, v in new.items():
+        src = k
+        if k.startswith('stacks.') and int(k.split('.')[1]) >= old_stacks:
+            parts = k.split('.')
+            parts[1] = str(old_stacks - 1)
+            src = '.'.join(parts)
+        if src not in old:
+            raise SystemExit(f'--init: {src} missing from the checkpoint')
+        o = old[src]
+        if o.shape == v.shape:
+            out[k] = o.clone()
+        elif k == 'stacks.0.enc0.weight' and o.shape[:-1] == v.shape[:-1] and o.shape[-1] < v.shape[-1]:
+            w = torch.zeros_like(v)
+            w[..., :o.shape[-1]] = o
+            out[k] = w
+        else:
+            raise SystemExit(f'--init: {k} has shape {tuple(o.shape)} in the checkpoint, '
+                             f'{tuple(v.shape)} here')
+    return out
 
 
 def mask_loss(masks, X, Vm, Am):
@@ -126,6 +160,14 @@ def spec_loss(a, model, mix, voc, acc, window):
         loss = loss + a.sdr_weight * wave_sdr_loss(masks, Xf, torch.from_numpy(voc), torch.from_numpy(acc),
                                                    window)
     return loss
+
+
+def set_spec_norm(a, model, sampler):
+    """Input normalisation of a hybrid's spectral branch, measured on training mixtures."""
+    rng = np.random.default_rng([a.seed, 999999])
+    mix, _, _ = sampler.batch(16, rng)
+    X = M.stft(torch.from_numpy(mix), model.spec_window, model.spec.hop)
+    model.spec.set_norm(torch.log(X.abs() + 1e-5).reshape(-1, X.shape[-1]))
 
 
 def quick_sdr(model, clips, window):
@@ -199,8 +241,17 @@ def main():
         say(f'resumed {ckpt_path} at step {step}, {elapsed / 60:.1f} min trained')
     elif a.init:
         ck = torch.load(a.init)
-        model.load_state_dict(ck['model'])
+        if a.arch == 'hybrid' and ck.get('arch') == W.DemucsStream.arch:
+            # the time branch from a Demucs-style checkpoint; the spectral branch is new
+            missing, unexpected = model.load_state_dict(ck['model'], strict=False)
+            if unexpected or any(not k.startswith('spec.') for k in missing):
+                raise SystemExit(f'--init: not a time branch for this hybrid ({unexpected or missing})')
+            set_spec_norm(a, model, sampler)
+        else:
+            model.load_state_dict(grow_state(model, ck['model']) if a.arch == 'hourglass' else ck['model'])
         say(f'initialised from {a.init} (step {ck.get("step")})')
+    elif a.arch == 'hybrid':
+        set_spec_norm(a, model, sampler)
     elif not wave:
         # measured input normalisation from training mixtures
         rng = np.random.default_rng([a.seed, 999999])
