@@ -36,6 +36,10 @@ static const ClvModelEntry entries[] = {
      "research use), quality point"},
     {"demucs", CLV_KIND_SEPARATOR, "demucs.clvm", /* sep */
      "causal Demucs-style waveform U-Net + GRU (MIR-1K, research use), low latency"},
+    /* last, so the port indices of the others stay those of earlier versions */
+    {"auto", CLV_KIND_SEPARATOR, NULL,
+     "the best shipped family per operating point: hourglass (quality), demucs (low latency); "
+     "centre if their files are missing"},
 };
 
 /* Separator architectures by the `arch` metadata of their model files. */
@@ -60,7 +64,7 @@ const ClvModelEntry *clv_registry_get(int i)
     return &entries[i];
 }
 
-const char *clv_registry_default_separator(void) { return "centre"; }
+const char *clv_registry_default_separator(void) { return "auto"; }
 
 void clv_registry_set_model_dir(const char *dir)
 {
@@ -140,6 +144,22 @@ ClvStatus clv_separator_create(const char *name_or_path, int sample_rate, int ch
     return clv_separator_create_opts(name_or_path, sample_rate, channels, &o, log, out);
 }
 
+static const char *entry_file(const char *name)
+{
+    for (int i = 0; i < clv_registry_count(); i++)
+        if (strcmp(entries[i].name, name) == 0) return entries[i].file;
+    return NULL;
+}
+
+const char *clv_registry_resolve_separator(const char *name_or_path, ClvOperatingPoint op)
+{
+    if (name_or_path && name_or_path[0] && strcmp(name_or_path, "auto") != 0) return name_or_path;
+    const char *pick = op == CLV_OP_LOW_LATENCY ? "demucs" : "hourglass";
+    char path[1200];
+    const char *file = entry_file(pick);
+    return file && find_model_file(file, path, sizeof path) ? pick : "centre";
+}
+
 ClvStatus clv_separator_create_opts(const char *name_or_path, int sample_rate, int channels,
                                     const ClvSeparatorOptions *opts, const ClvLog *log,
                                     ClvSeparator **out)
@@ -148,7 +168,11 @@ ClvStatus clv_separator_create_opts(const char *name_or_path, int sample_rate, i
     const ClvSeparatorOptions dflt = {CLV_OP_QUALITY, CLV_SPATIAL_AUTO};
     const ClvSeparatorOptions *o = opts ? opts : &dflt;
     const ClvOperatingPoint op = o->op;
-    if (!name_or_path || !name_or_path[0]) name_or_path = clv_registry_default_separator();
+    if (!name_or_path || !name_or_path[0] || strcmp(name_or_path, "auto") == 0) {
+        name_or_path = clv_registry_resolve_separator(name_or_path, op);
+        clv_log(log, CLV_LOG_INFO, "auto: %s separator at the %s point", name_or_path,
+                op == CLV_OP_LOW_LATENCY ? "low-latency" : "quality");
+    }
     if (sample_rate < 8000 || sample_rate > 192000) {
         clv_log(log, CLV_LOG_ERROR, "sample rate %d Hz is outside 8000..192000", sample_rate);
         return CLV_ERR_UNSUPPORTED;

@@ -29,8 +29,15 @@ typedef struct {
 int clv_registry_count(void);
 const ClvModelEntry *clv_registry_get(int i);
 
-/* Default separator name. Thread: any. */
+/* Default separator name: "auto", which resolves per operating point to the best
+ * shipped family for it (clv_registry_resolve_separator). Thread: any. */
 const char *clv_registry_default_separator(void);
+
+/* What a separator name stands for at an operating point: "auto" (or NULL or "")
+ * becomes "hourglass" at the quality point and "demucs" at the low-latency point,
+ * or "centre" when that model's file cannot be found; any other name is returned
+ * as it is. Thread: non-RT (looks for model files). */
+const char *clv_registry_resolve_separator(const char *name_or_path, ClvOperatingPoint op);
 
 /* Sets the directory searched for shipped model files (default: compiled-in
  * install path, then CLV_MODEL_DIR from the environment). Thread: non-RT. */

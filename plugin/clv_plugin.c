@@ -407,8 +407,9 @@ ClvPlugin *clv_plugin_new(double rate, const char *bundle_path, const LV2_Featur
         return NULL;
     }
 
-    /* the engine starts with the default separator, quality, realtime: cheap and
-     * always available; run() asks the worker for whatever the ports select */
+    /* the engine starts with the default separator (auto: the hourglass, or the
+     * training-free centre when its file is missing, so always available) at the
+     * quality point, realtime; run() asks the worker for whatever the ports select */
     ClvPluginModel *m = &p->active;
     m->sep_index = def;
     m->op = CLV_OP_QUALITY;
