@@ -8,19 +8,10 @@
  *   bench_waveunet MODEL.clvm [SECONDS]        (exit 77 when the model is missing) */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
-#include "clv_clvm.h"
-#include "clv_nn.h"
 #include "clv_waveunet.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
+#include "bench_sep_model.h"
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -30,18 +21,9 @@ static int cmp_d(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s MODEL.clvm [SECONDS]\n", argv[0]);
-        return 2;
-    }
-    FILE *f = fopen(argv[1], "rb");
-    if (!f) {
-        printf("SKIP: %s is missing\n", argv[1]);
-        return 77;
-    }
-    fclose(f);
-    const double seconds = argc > 2 ? atof(argv[2]) : 10.0;
-    clv_nn_flush_denormals();
+    double seconds;
+    const int rc = bench_start(argc, argv, 1, &seconds);
+    if (rc >= 0) return rc;
 
     /* one network block, one channel */
     ClvClvm *m = NULL;
@@ -54,11 +36,8 @@ int main(int argc, char **argv)
     }
     const int B = clv_waveunet_net_block(net), W = B + 2 * clv_waveunet_net_ctx(net);
     float *win = malloc(sizeof(float) * W), *v = malloc(sizeof(float) * B);
-    unsigned s = 1;
-    for (int i = 0; i < W; i++) {
-        s = s * 1664525u + 1013904223u;
-        win[i] = ((s >> 9) * (1.0f / 8388608.0f) - 0.5f) * 0.2f;
-    }
+    unsigned s = 1; /* one noise sequence through the block and all separator runs */
+    bench_noise(win, W, &s);
     enum { RUNS = 40 };
     double t[RUNS];
     clv_waveunet_state_run_block(st, win, v); /* warm caches */
@@ -83,45 +62,19 @@ int main(int argc, char **argv)
     const int rates[] = {16000, 44100, 48000};
     for (int ri = 0; ri < 3; ri++)
         for (int ch = 1; ch <= 2; ch++) {
-            ClvSeparator *sep;
-            if (clv_clvm_load(argv[1], NULL, &m) != CLV_OK ||
-                clv_waveunet_create(m, rates[ri], ch, CLV_OP_QUALITY, NULL, &sep) != CLV_OK) {
-                fprintf(stderr, "%s: cannot create the separator\n", argv[1]);
+            const int rate = rates[ri];
+            BenchRun r;
+            if (bench_run(clv_waveunet_create, argv[1], rate, ch, CLV_OP_QUALITY, seconds, &s, &r))
                 return 1;
-            }
-            const int H = sep->hop;
-            float *in[2], *out[2];
-            for (int c = 0; c < ch; c++) {
-                in[c] = malloc(sizeof(float) * H);
-                out[c] = malloc(sizeof(float) * H);
-            }
-            const long hops = (long)(seconds * rates[ri] / H);
-            double tt = 0, worst = 0;
-            for (long k = 0; k < hops; k++) {
-                for (int c = 0; c < ch; c++)
-                    for (int i = 0; i < H; i++) {
-                        s = s * 1664525u + 1013904223u;
-                        in[c][i] = ((s >> 9) * (1.0f / 8388608.0f) - 0.5f) * 0.2f;
-                    }
-                double t0 = now();
-                clv_separator_process(sep, (const float *const *)in, out);
-                double dt = now() - t0;
-                tt += dt;
-                if (dt > worst) worst = dt;
-            }
-            const double audio = (double)hops * H / rates[ri];
+            const ClvSeparator *sep = r.sep;
             printf("waveunet %5d Hz %s: RTF %.4f (%.2f s for %.1f s of audio), longest hop %.2f ms "
                    "(headroom %d frames = %.1f ms), latency %d frames (%.1f ms), engine total "
                    "%.1f ms\n",
-                   rates[ri], ch == 1 ? "mono  " : "stereo", tt / audio, tt, audio, 1000.0 * worst,
-                   sep->headroom, 1000.0 * sep->headroom / rates[ri], sep->latency,
-                   1000.0 * sep->latency / rates[ri],
-                   1000.0 * (sep->latency + sep->hop + sep->headroom) / rates[ri]);
-            for (int c = 0; c < ch; c++) {
-                free(in[c]);
-                free(out[c]);
-            }
-            clv_separator_free(sep);
+                   rate, bench_layout(ch), r.time_s / r.audio_s, r.time_s, r.audio_s,
+                   1000.0 * r.worst_s, sep->headroom, 1000.0 * sep->headroom / rate, sep->latency,
+                   1000.0 * sep->latency / rate,
+                   1000.0 * (sep->latency + sep->hop + sep->headroom) / rate);
+            clv_separator_free(r.sep);
         }
     return 0;
 }
