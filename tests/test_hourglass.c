@@ -13,7 +13,10 @@
  * realtime: no malloc/calloc/realloc/free inside process() (linker --wrap).
  * rates: the trained network at 44.1 kHz stereo gives finite output of sensible
  *         level; the low-latency point is refused with an error for this model.
- * bad input: a model file of another architecture and 3 channels are refused.
+ * bad input: a model file of another architecture and 3 channels are refused, and
+ *         so are edited copies of the model: wrong arch, a missing tensor, a tensor
+ *         of the wrong shape, bands that do not tile n_fft / 2, stacks beyond the
+ *         C limit.
  * registry: stereo at the quality point gets the spatial refinement, mono and
  *         --spatial off do not. */
 #include <math.h>
@@ -113,6 +116,24 @@ static void test_spatial_default(void)
     clv_separator_free(c);
 }
 
+static void m_arch(Buf *b) { mutate_arch(b); } /* "Xtacked_hourglass_band_gru" */
+static void m_missing(Buf *b) { mutate_rename_tensor(b, "stacks.1.gru.weight_hh_l0"); }
+static void m_shape(Buf *b) { mutate_swap_dims(b, "stacks.0.bott_in.weight"); }
+static void m_bands(Buf *b) { mutate_meta_add(b, "nb", 4); }
+static void m_stacks(Buf *b) { mutate_meta_set(b, "stacks", 99); }
+
+static void test_bad_model(void)
+{
+    Buf b = read_model();
+    if (!b.n) return;
+    expect_refused(&b, "wrong arch", m_arch, CLV_ERR_FORMAT);
+    expect_refused(&b, "missing tensor", m_missing, CLV_ERR_NOT_FOUND);
+    expect_refused(&b, "wrong shape", m_shape, CLV_ERR_SHAPE);
+    expect_refused(&b, "bands do not tile the spectrum", m_bands, CLV_ERR_FORMAT);
+    expect_refused(&b, "too many stacks", m_stacks, CLV_ERR_FORMAT);
+    free(b.p);
+}
+
 int main(int argc, char **argv)
 {
     const int rc = sep_test_start(argc, argv, clv_hourglass_create, clv_hourglass_underruns, 0);
@@ -123,6 +144,7 @@ int main(int argc, char **argv)
     test_latency(22050);
     test_network_rate(44100);
     expect_foreign_refused(argv[2]);
+    test_bad_model();
     test_spatial_default();
     return sep_test_end("hourglass");
 }
