@@ -19,21 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "clv_arena.h"
 #include "clv_clvm.h"
 #include "clv_mel.h"
 #include "clv_nn.h"
+#include "clv_registry.h"
 #include "clv_resample.h"
 #include "clv_tagnet.h"
-
-#ifndef CLV_MODEL_INSTALL_DIR
-#define CLV_MODEL_INSTALL_DIR "/usr/local/share/cleave/models"
-#endif
-#ifndef CLV_MODEL_SOURCE_DIR
-#define CLV_MODEL_SOURCE_DIR "models"
-#endif
 
 #define EMB_CHUNK 4096 /* input samples per resampler call */
 #define EMB_HOP (CLV_EMBED_MAX_FRAMES / 2)
@@ -198,18 +191,8 @@ void clv_embed_free(ClvEmbedder *e)
 
 ClvStatus clv_embed_find_default(char *out, size_t cap)
 {
-    const char *dirs[3] = {getenv("CLV_MODEL_DIR"), CLV_MODEL_INSTALL_DIR, CLV_MODEL_SOURCE_DIR};
-    const char *files[2] = {CLV_EMBED_DEFAULT_FILE, "tagger.clvm"};
-    for (int f = 0; f < 2; f++)
-        for (int i = 0; i < 3; i++) {
-            if (!dirs[i] || !dirs[i][0]) continue;
-            int n = snprintf(out, cap, "%s/%s", dirs[i], files[f]);
-            struct stat sb;
-            if (n > 0 && (size_t)n < cap && stat(out, &sb) == 0 && S_ISREG(sb.st_mode))
-                return CLV_OK;
-        }
-    if (cap) out[0] = 0;
-    return CLV_ERR_NOT_FOUND;
+    if (clv_registry_find_model(CLV_EMBED_DEFAULT_FILE, out, cap) == CLV_OK) return CLV_OK;
+    return clv_registry_find_model("tagger.clvm", out, cap); /* its penultimate layer */
 }
 
 int clv_embed_dim(const ClvEmbedder *e) { return e->dim; }

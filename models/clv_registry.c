@@ -77,17 +77,22 @@ static int is_file(const char *p)
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-/* Finds a shipped model file: explicit dir, $CLV_MODEL_DIR, install dir, source tree. */
-static int find_model_file(const char *file, char *out, size_t cap)
+ClvStatus clv_registry_find_model(const char *file, char *out, size_t cap)
 {
     const char *dirs[4] = {model_dir[0] ? model_dir : NULL, getenv("CLV_MODEL_DIR"),
                            CLV_MODEL_INSTALL_DIR, CLV_MODEL_SOURCE_DIR};
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 4 && file; i++) {
         if (!dirs[i] || !dirs[i][0]) continue;
         int n = snprintf(out, cap, "%s/%s", dirs[i], file);
-        if (n > 0 && (size_t)n < cap && is_file(out)) return 1;
+        if (n > 0 && (size_t)n < cap && is_file(out)) return CLV_OK;
     }
-    return 0;
+    if (cap) out[0] = 0;
+    return CLV_ERR_NOT_FOUND;
+}
+
+static int find_model_file(const char *file, char *out, size_t cap)
+{
+    return clv_registry_find_model(file, out, cap) == CLV_OK;
 }
 
 static ClvStatus create_from_file(const char *path, int sample_rate, int channels,

@@ -39,6 +39,12 @@ const char *clv_registry_default_separator(void);
  * as it is. Thread: non-RT (looks for model files). */
 const char *clv_registry_resolve_separator(const char *name_or_path, ClvOperatingPoint op);
 
+/* Finds a shipped model file by name (e.g. "tagger.clvm") in, in order, the
+ * directory set below, $CLV_MODEL_DIR, the install directory and the source
+ * tree's models/; writes its path to out. CLV_ERR_NOT_FOUND (out = "") when none
+ * has it. Thread: non-RT. */
+ClvStatus clv_registry_find_model(const char *file, char *out, size_t cap);
+
 /* Sets the directory searched for shipped model files (default: compiled-in
  * install path, then CLV_MODEL_DIR from the environment). Thread: non-RT. */
 void clv_registry_set_model_dir(const char *dir);

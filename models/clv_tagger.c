@@ -16,21 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "clv_arena.h"
 #include "clv_clvm.h"
 #include "clv_mel.h"
 #include "clv_nn.h"
+#include "clv_registry.h"
 #include "clv_resample.h"
 #include "clv_tagnet.h"
-
-#ifndef CLV_MODEL_INSTALL_DIR
-#define CLV_MODEL_INSTALL_DIR "/usr/local/share/cleave/models"
-#endif
-#ifndef CLV_MODEL_SOURCE_DIR
-#define CLV_MODEL_SOURCE_DIR "models"
-#endif
 
 #define TAG_CHUNK 1024 /* input samples resampled per call */
 
@@ -194,15 +187,7 @@ fail:
 
 ClvStatus clv_tagger_find_default(char *out, size_t cap)
 {
-    const char *dirs[3] = {getenv("CLV_MODEL_DIR"), CLV_MODEL_INSTALL_DIR, CLV_MODEL_SOURCE_DIR};
-    for (int i = 0; i < 3; i++) {
-        if (!dirs[i] || !dirs[i][0]) continue;
-        int n = snprintf(out, cap, "%s/%s", dirs[i], CLV_TAGGER_DEFAULT_FILE);
-        struct stat sb;
-        if (n > 0 && (size_t)n < cap && stat(out, &sb) == 0 && S_ISREG(sb.st_mode)) return CLV_OK;
-    }
-    if (cap) out[0] = 0;
-    return CLV_ERR_NOT_FOUND;
+    return clv_registry_find_model(CLV_TAGGER_DEFAULT_FILE, out, cap);
 }
 
 void clv_tagger_free(ClvTagger *t)
