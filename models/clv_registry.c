@@ -30,12 +30,14 @@ static const ClvModelEntry entries[] = {
     {"tagger", CLV_KIND_TAGGER, "tagger.clvm",
      "rolling sound-event tagger: 10 urban classes + speech, singing, music"},
     {"hourglass", CLV_KIND_SEPARATOR, "hourglass.clvm", /* sep */
-     "band-split stacked hourglass mask net + GRU (MIR-1K, research use), quality point"},
+     "band-split stacked hourglass mask net + GRU, three stacks (MIR-1K, research use), quality "
+     "point"},
     {"waveunet", CLV_KIND_SEPARATOR, "waveunet.clvm", /* sep */
      "Wave-U-Net, time domain, linear interpolation upsampling, difference output (MIR-1K, "
      "research use), quality point"},
     {"demucs", CLV_KIND_SEPARATOR, "demucs.clvm", /* sep */
-     "causal Demucs-style waveform U-Net + GRU (MIR-1K, research use), low latency"},
+     "causal hybrid Demucs-style: waveform U-Net + GRU and a short-STFT mask branch (MIR-1K, "
+     "research use), low latency"},
     /* last, so the port indices of the others stay those of earlier versions */
     {"auto", CLV_KIND_SEPARATOR, NULL,
      "the best shipped family per operating point: hourglass (quality), demucs (low latency); "

@@ -157,6 +157,8 @@ static int list_registry(void)
 {
     for (int i = 0; i < clv_registry_count(); i++) {
         const ClvModelEntry *e = clv_registry_get(i);
+        /* auto only stands for another entry at each operating point: measured there */
+        if (strcmp(e->name, "auto") == 0) continue;
         const char *kind = e->kind == CLV_KIND_SEPARATOR ? "separator"
                            : e->kind == CLV_KIND_TAGGER  ? "tagger"
                                                          : "other";
