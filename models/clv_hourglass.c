@@ -17,9 +17,12 @@
 
 #include "clv_hourglass_impl.h"
 
-static ClvStatus meta_int(const ClvClvm *m, const char *key, int lo, int hi, const ClvLog *log,
-                          int *out)
+/* Integer metadata `prefix` + `name`, checked against lo..hi. */
+static ClvStatus meta_int(const ClvClvm *m, const char *prefix, const char *name, int lo, int hi,
+                          const ClvLog *log, int *out)
 {
+    char key[64];
+    snprintf(key, sizeof key, "%s%s", prefix, name);
     int64_t v;
     ClvStatus st = clv_clvm_meta_int(m, key, &v); /* logs a missing key */
     if (st != CLV_OK) return st;
@@ -58,23 +61,17 @@ static ClvStatus net_new(const ClvClvm *m, const char *mp, const char *tp, const
     ClvHourglassNet *n = calloc(1, sizeof *n);
     if (!n) return CLV_ERR_NOMEM;
     ClvStatus st;
-    char k[9][48];
-    static const char *const keys[9] = {"n_fft", "hop", "stacks", "d0", "d1",
-                                        "d2", "hidden", "lookahead", "nb"};
-    for (int i = 0; i < 9; i++) snprintf(k[i], sizeof k[i], "%s%s", mp, keys[i]);
-    char kbw[48];
-    snprintf(kbw, sizeof kbw, "%sbw", mp);
-    if ((st = meta_int(m, "sample_rate", 8000, 48000, log, &n->rate)) != CLV_OK ||
-        (st = meta_int(m, k[0], 16, 8192, log, &n->n_fft)) != CLV_OK ||
-        (st = meta_int(m, k[1], 1, 8192, log, &n->hop)) != CLV_OK ||
-        (st = meta_int(m, k[2], 1, HG_MAX_STACKS, log, &n->stacks)) != CLV_OK ||
-        (st = meta_int(m, k[3], 1, 4096, log, &n->d0)) != CLV_OK ||
-        (st = meta_int(m, k[4], 1, 4096, log, &n->d1)) != CLV_OK ||
-        (st = meta_int(m, k[5], 1, 4096, log, &n->d2)) != CLV_OK ||
-        (st = meta_int(m, k[6], 1, 4096, log, &n->hidden)) != CLV_OK ||
-        (st = meta_int(m, k[7], 0, 64, log, &n->lookahead)) != CLV_OK ||
-        (st = meta_int(m, k[8], 4, 1024, log, &n->nb)) != CLV_OK ||
-        (st = meta_int(m, kbw, 1, 1024, log, &n->bw)) != CLV_OK)
+    if ((st = meta_int(m, "", "sample_rate", 8000, 48000, log, &n->rate)) != CLV_OK ||
+        (st = meta_int(m, mp, "n_fft", 16, 8192, log, &n->n_fft)) != CLV_OK ||
+        (st = meta_int(m, mp, "hop", 1, 8192, log, &n->hop)) != CLV_OK ||
+        (st = meta_int(m, mp, "stacks", 1, HG_MAX_STACKS, log, &n->stacks)) != CLV_OK ||
+        (st = meta_int(m, mp, "d0", 1, 4096, log, &n->d0)) != CLV_OK ||
+        (st = meta_int(m, mp, "d1", 1, 4096, log, &n->d1)) != CLV_OK ||
+        (st = meta_int(m, mp, "d2", 1, 4096, log, &n->d2)) != CLV_OK ||
+        (st = meta_int(m, mp, "hidden", 1, 4096, log, &n->hidden)) != CLV_OK ||
+        (st = meta_int(m, mp, "lookahead", 0, 64, log, &n->lookahead)) != CLV_OK ||
+        (st = meta_int(m, mp, "nb", 4, 1024, log, &n->nb)) != CLV_OK ||
+        (st = meta_int(m, mp, "bw", 1, 1024, log, &n->bw)) != CLV_OK)
         goto fail;
     n->bins = n->n_fft / 2 + 1;
     n->ctx = n->lookahead + 2;
@@ -98,7 +95,7 @@ static ClvStatus net_new(const ClvClvm *m, const char *mp, const char *tp, const
         HgStack *s = &n->st[k];
         s->cin = k == 0 ? n->ctx * n->bw : 2 * n->bw + n->d0;
 #define BAND(field, NB, CI, CO)                                                    \
-    snprintf(p, sizeof p, "%sstacks.%d." #field, tp, k);                                 \
+    snprintf(p, sizeof p, "%sstacks.%d." #field, tp, k);                           \
     if ((st = bind_band(m, p, NB, CI, CO, &s->field, &n->params)) != CLV_OK) goto fail;
         BAND(enc0, nb, s->cin, n->d0)
         BAND(down1, nb / 2, 2 * n->d0, n->d1)
