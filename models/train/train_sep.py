@@ -84,12 +84,48 @@ def build_model(a):
     return M.GruBaseline(hidden=a.hidden)
 
 
+def widened(k, o, v):
+    """A bottleneck tensor of a stack whose GRU has more units than the checkpoint's."""
+    tail = k.split('.', 2)[-1]
+    if tail in ('bott_in.weight', 'bott_in.bias'):
+        return o.shape[1:] == v.shape[1:] and o.shape[0] < v.shape[0]
+    if tail == 'bott_out.weight':
+        return o.shape[0] == v.shape[0] and o.shape[1] < v.shape[1]
+    if tail.startswith('gru.'):
+        return o.dim() == v.dim() and o.shape[0] < v.shape[0] and o.shape[0] % 3 == 0
+    return False
+
+
+def widen(k, o, v):
+    """Grow a stack's GRU from h_old to h units so the net computes what it did: the
+    new units get fresh random input and recurrent weights (so they are alive and
+    learn), but every path out of them starts at zero (their columns in the old
+    units' gates and in bott_out), and the old units keep their weights."""
+    tail = k.split('.', 2)[-1]
+    w = v.detach().clone()
+    if tail.startswith('bott_in'):
+        w[:o.shape[0]] = o
+    elif tail == 'bott_out.weight':
+        w[:, :o.shape[1]] = o
+        w[:, o.shape[1]:] = 0
+    else:
+        ho, h = o.shape[0] // 3, v.shape[0] // 3
+        w3, o3 = w.view(3, h, *v.shape[1:]), o.view(3, ho, *o.shape[1:])
+        if o.dim() == 1:
+            w3[:, :ho] = o3
+        else:
+            w3[:, :ho, :o.shape[1]] = o3
+            w3[:, :ho, o.shape[1]:] = 0
+    return w
+
+
 def grow_state(model, old):
     """Model state from a checkpoint of a smaller hourglass: same-shape tensors are
     copied; a first-stack input layer with fewer context frames keeps its weights for
     the frames it had (t-1 .. t+L_old come first in the context) and starts the new
     ones at zero, so the grown net computes what the old one did; stacks the old net
-    lacks start as copies of its last stack."""
+    lacks start as copies of its last stack; a wider bottleneck GRU keeps the old
+    units and adds new ones whose outputs start at zero (widen)."""
     new = model.state_dict()
     old_stacks = 1 + max(int(k.split('.')[1]) for k in old if k.startswith('stacks.'))
     out = {}
@@ -108,6 +144,8 @@ def grow_state(model, old):
             w = torch.zeros_like(v)
             w[..., :o.shape[-1]] = o
             out[k] = w
+        elif widened(k, o, v):
+            out[k] = widen(k, o, v)
         else:
             raise SystemExit(f'--init: {k} has shape {tuple(o.shape)} in the checkpoint, '
                              f'{tuple(v.shape)} here')
