@@ -15,6 +15,12 @@
 
 #include "clv_demucs_impl.h"
 
+/* Worst-case worker time of one 64-sample network step (both channels, both
+ * branches) as a fraction of its 4 ms: the measured single-thread cost is about
+ * 0.06 (tests/bench_demucs.c), so this leaves a factor 4 for a loaded core. It
+ * sets the worker headroom in the latency. */
+#define DM_BLOCK_LOAD 0.25
+
 static int imax(int a, int b) { return a > b ? a : b; }
 
 static ClvStatus meta(const ClvClvm *m, const char *key, int lo, int hi, int *out)
@@ -275,6 +281,7 @@ ClvStatus clv_demucs_create(ClvClvm *model, int sample_rate, int channels, ClvOp
         .host_hop = 0,
         .model_block = n->step,
         .model_latency = n->latency,
+        .block_load = DM_BLOCK_LOAD,
         .block = clv_demucs_bridge_block,
         .user = d,
         .name = path,

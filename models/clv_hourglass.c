@@ -17,6 +17,12 @@
 
 #include "clv_hourglass_impl.h"
 
+/* Worst-case worker time of one network frame (both channels, the spatial
+ * refinement included) as a fraction of the frame's 16 ms: the measured
+ * single-thread cost is about 0.05 (tests/bench_hourglass.c), so this leaves a
+ * factor 5 for a loaded core. It sets the worker headroom in the latency. */
+#define HG_BLOCK_LOAD 0.25
+
 /* Integer metadata `prefix` + `name`, checked against lo..hi. */
 static ClvStatus meta_int(const ClvClvm *m, const char *prefix, const char *name, int lo, int hi,
                           const ClvLog *log, int *out)
@@ -270,14 +276,14 @@ ClvStatus clv_hourglass_create(ClvClvm *model, int sample_rate, int channels, Cl
         .model_block = M,
         .model_latency = model_latency,
         .taps = CLV_RATE_BRIDGE_TAPS_LONG,
+        .block_load = HG_BLOCK_LOAD,
         .block = clv_hourglass_sep_block,
         .user = h,
         .name = path,
     };
     if ((st = clv_rate_bridge_new(&bc, log, &h->bridge)) != CLV_OK) goto fail;
-    /* the model side runs whole network frames: one hop of host audio can bring
-     * two of them, so the worker needs a hop of headroom (the bridge's), not just
-     * a host block */
+    /* the worker's headroom is the bridge's: the measured burst of network frames
+     * one hop brings, at HG_BLOCK_LOAD each */
     clv_rate_bridge_fill_sep(h->bridge, &h->base);
     const double ms = 1000.0 * h->base.latency / sample_rate;
     if (op == CLV_OP_LOW_LATENCY && ms > 25.0) {

@@ -245,6 +245,11 @@ ClvStatus clv_rate_bridge_new(const ClvRateBridgeConfig *cfg, const ClvLog *log,
                 cfg->model_rate, cfg->model_block, cfg->model_latency, cfg->host_hop);
         return CLV_ERR_INVALID;
     }
+    if (!(cfg->block_load >= 0.0 && cfg->block_load <= 4.0)) {
+        clv_log(log, CLV_LOG_ERROR, "%s: bad bridge setup: block load %g (0..4)", name,
+                cfg->block_load);
+        return CLV_ERR_INVALID;
+    }
     if (cfg->taps != 0 &&
         (cfg->taps < CLV_RATE_BRIDGE_TAPS_MIN || cfg->taps > CLV_RATE_BRIDGE_TAPS_MAX)) {
         clv_log(log, CLV_LOG_ERROR,
@@ -265,9 +270,6 @@ ClvStatus clv_rate_bridge_new(const ClvRateBridgeConfig *cfg, const ClvLog *log,
     b->H = cfg->host_hop > 0 ? cfg->host_hop : (int)lround(M * r);
     if (b->H < 1) b->H = 1;
     const int H = b->H;
-    /* the model side runs whole blocks: one host hop can bring two of them, so
-     * the worker needs a hop of headroom, not just a host block */
-    b->headroom = H;
     ClvStatus st;
     if (cfg->host_rate != mrate) {
         const int taps = cfg->taps ? cfg->taps : CLV_RATE_BRIDGE_TAPS_SHORT;
@@ -338,6 +340,12 @@ ClvStatus clv_rate_bridge_new(const ClvRateBridgeConfig *cfg, const ClvLog *log,
         goto fail;
     }
     b->latency = b->prefill + (int)floor(chain + 0.5);
+    /* the model side runs whole blocks, and one hop can bring more than one
+     * (b->burst, measured on the exact hop sequence above): the worker needs the
+     * time of that burst, a whole hop when the network's cost is not known */
+    b->headroom = cfg->block_load > 0.0
+                      ? (int)ceil(cfg->block_load * b->burst * M * r)
+                      : H;
     clv_rate_bridge_reset(b);
     *out = b;
     return CLV_OK;

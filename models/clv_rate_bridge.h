@@ -61,6 +61,10 @@ typedef struct {
                         * converter is about taps / 2 samples at the lower rate, and
                         * above 32 the cutoff follows the length (flatter passband,
                         * see CLV_RATE_BRIDGE_TAPS_LONG) */
+    double block_load; /* worst-case worker time of one network block (all channels),
+                        * as a fraction of the block's real time, on a loaded core;
+                        * 0 = unknown (the headroom is a whole hop). The headroom is
+                        * this times the largest burst of blocks one hop brings. */
     ClvRateBridgeBlockFn block;
     void *user;
     const char *name;  /* for messages (file path or family name); may be NULL */

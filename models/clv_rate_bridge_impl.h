@@ -29,6 +29,7 @@ struct ClvRateBridgeImpl {
     int align;              /* zeros fed to the up-converter at reset (alignment) */
     int prefill;            /* zeros queued at the host rate at reset */
     int latency, headroom;
+    int burst;              /* most blocks one hop ran while measuring (creation) */
     int measuring;          /* creation: blocks give silence, the callback is not called */
     float *inter;           /* [H * C] interleaved host input */
     float *fifo;            /* [cap_fifo * C] model-rate input not yet in a block */

@@ -67,6 +67,7 @@ static void run_blocks(ClvRateBridge *b)
         b->nfifo -= M;
         memmove(b->fifo, b->fifo + (size_t)M * C, sizeof(float) * (size_t)b->nfifo * C);
     }
+    if (b->measuring && nb > b->burst) b->burst = nb;
     if (nb == 0) return;
     const size_t n_in = (size_t)nb * M;
     size_t got;
