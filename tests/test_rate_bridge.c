@@ -10,7 +10,10 @@
  *     passband tones the power of everything but the tone (images);
  *   - the latency: a 1 kHz tone comes out as the input delayed by exactly the
  *     reported number of frames;
- * and checks bad converter lengths are refused and taps = 0 equals taps = 32. */
+ *   - the worker headroom: a declared block load times the largest burst of
+ *     network blocks one hop runs, which no hop of a long run exceeds;
+ * and checks bad converter lengths and loads are refused and taps = 0 equals
+ * taps = 32. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,10 +40,13 @@ static int failures;
 #define BLOCK 64
 
 static float leak; /* added to every output sample: a network's bias leaking into silence */
+static int blocks_run; /* network blocks since the counter was last cleared */
+static double block_load;
 
 static void identity_block(void *user, const float *const *in, float *const *out)
 {
     (void)user;
+    blocks_run++;
     for (int i = 0; i < BLOCK; i++) out[0][i] = in[0][i] + leak;
 }
 
@@ -60,6 +66,7 @@ static ClvRateBridge *make(int rate, int taps, ClvStatus *st_out)
         .model_block = BLOCK,
         .model_latency = 0,
         .taps = taps,
+        .block_load = block_load,
         .block = identity_block,
         .user = NULL,
         .name = "test_rate_bridge",
@@ -252,7 +259,68 @@ int main(void)
         free(y1);
     }
 
-    const int rates[] = {44100, 48000};
+    /* loads outside 0..4 are refused */
+    const double bad_load[] = {-0.1, 4.5, NAN};
+    for (size_t i = 0; i < sizeof bad_load / sizeof bad_load[0]; i++) {
+        ClvStatus st;
+        block_load = bad_load[i];
+        ClvRateBridge *b = make(44100, 0, &st);
+        block_load = 0.0;
+        CHECK(!b && st == CLV_ERR_INVALID, "block load %g accepted (status %d)", bad_load[i],
+              (int)st);
+        clv_rate_bridge_free(b);
+    }
+
+    const int rates[] = {44100, 48000, 22050, 16000, 96000};
+    /* headroom: a whole hop without a load; with one, the load times the measured
+     * burst, and no hop of a long run brings more blocks than that burst */
+    for (int i = 0; i < 5; i++) {
+        const int rate = rates[i];
+        ClvRateBridge *b0 = make(rate, 0, NULL);
+        block_load = 0.25;
+        ClvRateBridge *b = make(rate, 0, NULL);
+        block_load = 0.0;
+        CHECK(b0 && b, "%d Hz: bridges not created", rate);
+        if (!b0 || !b) {
+            clv_rate_bridge_free(b0);
+            clv_rate_bridge_free(b);
+            continue;
+        }
+        const int H = clv_rate_bridge_hop(b);
+        CHECK(clv_rate_bridge_headroom(b0) == H, "%d Hz: headroom %d without a load, hop %d",
+              rate, clv_rate_bridge_headroom(b0), H);
+        const double per_block = 0.25 * BLOCK * rate / MODEL_RATE;
+        const int head = clv_rate_bridge_headroom(b);
+        const int burst = (int)lround(head / per_block);
+        CHECK(burst >= 1 && head == (int)ceil(burst * per_block),
+              "%d Hz: headroom %d is not a whole burst of %.2f-frame blocks", rate, head,
+              per_block);
+        float *tmp = calloc((size_t)H, sizeof(float)), *ob = calloc((size_t)H, sizeof(float));
+        unsigned s = 7;
+        int most = 0;
+        clv_rate_bridge_reset(b);
+        for (int k = 0; k < 4 * rate / H + 100; k++) {
+            for (int j = 0; j < H; j++) {
+                s = s * 1664525u + 1013904223u;
+                tmp[j] = (float)((double)(s >> 8) / (1 << 24) - 0.5);
+            }
+            const float *in[1] = {tmp};
+            float *out[1] = {ob};
+            blocks_run = 0;
+            clv_rate_bridge_process(b, in, out);
+            if (blocks_run > most) most = blocks_run;
+        }
+        printf("headroom at %d Hz: hop %d, burst %d block(s), %d frames at load 0.25 "
+               "(largest burst in 4 s: %d)\n",
+               rate, H, burst, head, most);
+        CHECK(most >= 1 && most <= burst, "%d Hz: a hop ran %d blocks, measured burst %d",
+              rate, most, burst);
+        free(tmp);
+        free(ob);
+        clv_rate_bridge_free(b0);
+        clv_rate_bridge_free(b);
+    }
+
     for (int i = 0; i < 2; i++) {
         const int rate = rates[i];
         for (int t = 0; t < 2; t++) check_latency(rate, t ? CLV_RATE_BRIDGE_TAPS_LONG : 0);
