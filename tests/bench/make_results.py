@@ -299,7 +299,7 @@ def miss_notes(bench):
             hops = int(secs * 44100 / r['hop'])
             spare = elat - r['latency_frames'] - r['hop']
             out.append(f'- {key(r)}, {b}-frame blocks: {miss} of about {hops} hops missed. The engine\'s headroom '
-                       f'at that block size is {elat - r["latency_frames"]} frames, one hop of which is the hop '
+                       f'at that block size is {elat - r["latency_frames"]} frames, {r["hop"]} of which are the hop '
                        f'itself, so the worker has {spare} frames = {1000 * spare / 44100:.2f} ms to deliver a hop; '
                        f'its process() took up to {r["hop_cpu"]["max_us"] / 1000:.2f} ms '
                        f'(p99 {r["hop_cpu"]["p99_us"] / 1000:.2f} ms) of CPU, ' + (
@@ -429,8 +429,8 @@ def results_md(bench, stereo, mir, tag, centre_eval, pics):
     L.append(f'**Machine.** {machine_text(bench)}\n')
     L.append('## What each separator costs and delivers\n')
     L.append(summary_table(bench, stereo, mir) + '\n')
-    L.append('Latency is the separator\'s algorithmic delay at 44.1 kHz (the engine adds one hop of worker '
-             'headroom, see the timing table). RTF = CPU seconds per second of 44.1 kHz stereo audio on one '
+    L.append('Latency is the separator\'s algorithmic delay at 44.1 kHz (the engine adds its hop and the '
+             'worker headroom, see the timing table). RTF = CPU seconds per second of 44.1 kHz stereo audio on one '
              'core (lower is cheaper; 0.01 = 1 % of a core). Quality: BSS Eval SDR of the vocal stem on the '
              'stereo PJS-over-Frets-on-Fire mixtures, and voice GNSDR on MIR-1K devtest at 0 dB '
              '(mono, 16 kHz).\n')

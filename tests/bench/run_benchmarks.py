@@ -10,7 +10,7 @@ Per separator (every separator `bench_sep --list` finds in the registry) and
 operating point, at 44.1 kHz stereo, in a process of its own pinned to one core
 (taskset -c CORE):
   latency        algorithmic latency of the separator (frames, ms); the engine adds
-                 one hop of worker headroom on top (in the JSON)
+                 its hop and the worker headroom on top (in the JSON)
   RTF            one-core real-time factor: thread CPU seconds of process() per
                  second of audio (process() called directly at the separator's hop)
   worker/hop     CPU time of one process() call (median, p99, max) against the hop
