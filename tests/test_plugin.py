@@ -125,6 +125,11 @@ def part_lv2info(lv2dir):
     for feat in ("hardRTCapable", "worker#schedule", "options#options", "log#log"):
         check(feat in out, f"feature {feat} not declared")
     check("lv2core#enabled" in out, "no port with lv2:enabled designation")
+    # the separator enumeration defaults to auto (the best shipped family per point)
+    seps = dict((n, v) for v, n in separators(lv2dir))
+    m = re.search(r"Symbol:\s+separator\b.*?Default:\s+(-?[\d.]+)", out, re.S)
+    check("auto" in seps and m is not None and float(m.group(1)) == seps["auto"],
+          f"separator default {m.group(1) if m else None}, auto is {seps.get('auto')}")
     print(f"lv2info: {len(got)} ports, {len(PRESETS)} presets")
 
 
