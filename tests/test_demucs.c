@@ -177,6 +177,8 @@ int main(int argc, char **argv)
     test_latency(48000);
     test_network_rate(44100);
     test_network_rate(48000);
+    engine_matches_direct(44100, CLV_OP_LOW_LATENCY);
+    engine_matches_direct(48000, CLV_OP_QUALITY);
     test_bad_model(argv[2]);
     free(g_v16);
     return sep_test_end("demucs");

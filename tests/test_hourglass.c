@@ -143,6 +143,7 @@ int main(int argc, char **argv)
     test_latency(48000);
     test_latency(22050);
     test_network_rate(44100);
+    engine_matches_direct(44100, CLV_OP_QUALITY);
     expect_foreign_refused(argv[2]);
     test_bad_model();
     test_spatial_default();

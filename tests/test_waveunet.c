@@ -264,6 +264,7 @@ int main(int argc, char **argv)
     test_golden();
     test_latency(44100);
     test_latency(48000);
+    engine_matches_direct(44100, CLV_OP_QUALITY);
     test_bad_model(argv[2]);
     return sep_test_end("waveunet");
 }
