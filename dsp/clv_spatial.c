@@ -15,6 +15,7 @@ typedef struct {
     ClvSeparator *inner;
     ClvSpatialParams prm;
     int bins, delay;       /* delay: the inner separator's latency */
+    int sub, nsub;         /* STFT hop (frames) and STFT hops per inner hop */
     ClvStft *sx[2], *sv[2], *sy[2];
     float *X[2], *V[2], *Y; /* interleaved complex spectra */
     float *vin[2];         /* [hop] inner vocals */
@@ -33,6 +34,14 @@ ClvSpatialParams clv_spatial_default_params(void)
     return p;
 }
 
+ClvSpatialParams clv_spatial_low_latency_params(int hop_div)
+{
+    ClvSpatialParams p = clv_spatial_default_params();
+    p.window_hops = 2;
+    p.hop_div = hop_div;
+    return p;
+}
+
 static void sp_reset(ClvSeparator *s)
 {
     Spatial *w = (Spatial *)s;
@@ -46,18 +55,26 @@ static void sp_reset(ClvSeparator *s)
     clv_centre_mask_reset(&w->centre);
 }
 
+static void sp_frame(Spatial *w, int at, float *const *vocals);
+
 static void sp_process(ClvSeparator *s, const float *const *in, float *const *vocals)
 {
     Spatial *w = (Spatial *)s;
-    const int H = w->base.hop, D = w->delay, K = w->bins;
+    const int H = w->base.hop, D = w->delay;
     clv_separator_process(w->inner, in, w->vin);
+    /* the input as the inner vocals see it: delayed by the inner latency */
+    for (int c = 0; c < 2; c++) memcpy(w->dl[c] + D, in[c], sizeof(float) * (size_t)H);
+    for (int j = 0; j < w->nsub; j++) sp_frame(w, j * w->sub, vocals);
+    for (int c = 0; c < 2; c++) memmove(w->dl[c], w->dl[c] + H, sizeof(float) * (size_t)D);
+}
+
+/* One STFT frame of the wrapper: `at` frames into the current inner hop. */
+static void sp_frame(Spatial *w, int at, float *const *vocals)
+{
+    const int K = w->bins;
     for (int c = 0; c < 2; c++) {
-        /* the input as the inner vocals see it: delayed by the inner latency */
-        float *d = w->dl[c];
-        memcpy(d + D, in[c], sizeof(float) * (size_t)H);
-        clv_stft_analyze(w->sx[c], d, w->X[c]);
-        memmove(d, d + H, sizeof(float) * (size_t)D);
-        clv_stft_analyze(w->sv[c], w->vin[c], w->V[c]);
+        clv_stft_analyze(w->sx[c], w->dl[c] + at, w->X[c]);
+        clv_stft_analyze(w->sv[c], w->vin[c] + at, w->V[c]);
     }
     clv_centre_mask(&w->centre, w->X[0], w->X[1], w->cm);
     for (int k = 0; k < K; k++) w->cm[k] *= w->band[k];
@@ -76,7 +93,7 @@ static void sp_process(ClvSeparator *s, const float *const *in, float *const *vo
             w->Y[2 * k] = m * xr;
             w->Y[2 * k + 1] = m * xi;
         }
-        clv_stft_synthesize(w->sy[c], w->Y, vocals[c]);
+        clv_stft_synthesize(w->sy[c], w->Y, vocals[c] + at);
     }
 }
 
@@ -102,8 +119,27 @@ static void sp_free(ClvSeparator *s)
 
 static const ClvSeparatorOps sp_ops = {sp_process, sp_reset, sp_free};
 
+/* The STFT hop: the inner hop / hop_div, or 0 when hop_div is out of range or
+ * does not divide it. */
+static int stft_hop(const ClvSpatialParams *p, int hop)
+{
+    const int div = p->hop_div ? p->hop_div : 1;
+    return div >= 1 && div <= 8 && hop % div == 0 ? hop / div : 0;
+}
+
+/* Sizes whose factors FFTW has codelets for (2..13): others go through its
+ * generic or Rader algorithms, which allocate while they run. */
+static int fft_friendly(int n)
+{
+    static const int primes[] = {2, 3, 5, 7, 11, 13};
+    for (int i = 0; i < 6; i++)
+        while (n % primes[i] == 0) n /= primes[i];
+    return n == 1;
+}
+
 static int fft_size(const ClvSpatialParams *p, int rate, int hop)
 {
+    if (p->window_hops > 0) return p->window_hops * hop;
     int n = 256;
     while (n < p->window_s * rate || n < 2 * hop) n <<= 1;
     return n;
@@ -112,8 +148,12 @@ static int fft_size(const ClvSpatialParams *p, int rate, int hop)
 int clv_spatial_added_latency(const ClvSeparator *inner, const ClvSpatialParams *params)
 {
     const ClvSpatialParams p = params ? *params : clv_spatial_default_params();
-    if (!inner || !(p.window_s > 0.0f && p.window_s <= 1.0f)) return -1;
-    return fft_size(&p, inner->sample_rate, inner->hop) - inner->hop;
+    if (!inner || !(p.window_s > 0.0f && p.window_s <= 1.0f) ||
+        (p.window_hops != 0 && (p.window_hops < 2 || p.window_hops > 8)))
+        return -1;
+    const int h = stft_hop(&p, inner->hop);
+    const int n = h ? fft_size(&p, inner->sample_rate, h) : 0;
+    return n && fft_friendly(n) ? n - h : -1;
 }
 
 ClvStatus clv_spatial_wrap(ClvSeparator *inner, const ClvSpatialParams *params,
@@ -125,6 +165,8 @@ ClvStatus clv_spatial_wrap(ClvSeparator *inner, const ClvSpatialParams *params,
     if (inner->channels != 2 || !(prm.threshold >= -1.0f && prm.threshold < 1.0f) ||
         !(prm.power > 0.0f) || !(prm.smooth >= 0.0f && prm.smooth < 1.0f) ||
         !(prm.window_s > 0.0f && prm.window_s <= 1.0f) ||
+        (prm.window_hops != 0 && (prm.window_hops < 2 || prm.window_hops > 8)) ||
+        !stft_hop(&prm, inner->hop) ||
         !(prm.band_lo >= 0.0f && prm.band_lo < 0.25f * (float)inner->sample_rate)) {
         clv_separator_free(inner);
         return CLV_ERR_INVALID;
@@ -137,14 +179,20 @@ ClvStatus clv_spatial_wrap(ClvSeparator *inner, const ClvSpatialParams *params,
     w->inner = inner;
     w->prm = prm;
     const int rate = inner->sample_rate, H = inner->hop;
-    const int n = fft_size(&prm, rate, H);
+    const int h = stft_hop(&prm, H), n = fft_size(&prm, rate, h);
+    if (!fft_friendly(n)) { /* realtime FFTs only */
+        sp_free(&w->base);
+        return CLV_ERR_UNSUPPORTED;
+    }
+    w->sub = h;
+    w->nsub = H / h;
     w->bins = n / 2 + 1;
     w->delay = inner->latency;
     ClvStatus st = CLV_OK;
     for (int c = 0; c < 2 && st == CLV_OK; c++) {
-        if ((st = clv_stft_new(n, H, &w->sx[c])) != CLV_OK ||
-            (st = clv_stft_new(n, H, &w->sv[c])) != CLV_OK ||
-            (st = clv_stft_new(n, H, &w->sy[c])) != CLV_OK)
+        if ((st = clv_stft_new(n, h, &w->sx[c])) != CLV_OK ||
+            (st = clv_stft_new(n, h, &w->sv[c])) != CLV_OK ||
+            (st = clv_stft_new(n, h, &w->sy[c])) != CLV_OK)
             break;
         w->X[c] = calloc(2 * (size_t)w->bins, sizeof(float));
         w->V[c] = calloc(2 * (size_t)w->bins, sizeof(float));
@@ -158,9 +206,9 @@ ClvStatus clv_spatial_wrap(ClvSeparator *inner, const ClvSpatialParams *params,
         w->band = calloc((size_t)w->bins, sizeof(float));
         if (!w->Y || !w->cm || !w->band) st = CLV_ERR_NOMEM;
     }
-    if (st == CLV_OK) /* the smoothing is given per 10 ms: per hop here */
+    if (st == CLV_OK) /* the smoothing is given per 10 ms: per STFT hop here */
         st = clv_centre_mask_init(&w->centre, w->bins,
-                                  powf(prm.smooth, (float)H / (0.010f * (float)rate)),
+                                  powf(prm.smooth, (float)h / (0.010f * (float)rate)),
                                   prm.threshold, prm.power);
     w->base.ops = &sp_ops;
     w->base.channels = 2;
@@ -171,7 +219,7 @@ ClvStatus clv_spatial_wrap(ClvSeparator *inner, const ClvSpatialParams *params,
     clv_low_fade(w->band, w->bins, n, rate, prm.band_lo);
     w->base.sample_rate = rate;
     w->base.hop = H;
-    w->base.latency = inner->latency + n - H;
+    w->base.latency = inner->latency + n - h;
     w->base.headroom = inner->headroom;
     snprintf(w->base.name, sizeof w->base.name, "%.50s+spatial", inner->name);
     sp_reset(&w->base);

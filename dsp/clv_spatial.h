@@ -32,12 +32,21 @@ typedef struct {
     float power;     /* sharpness of the centre mask (> 0) */
     float smooth;    /* cross-spectra smoothing per 10 ms, 0 (none) .. < 1 */
     float window_s;  /* STFT window, seconds (rounded up to a power of two in samples) */
+    int window_hops; /* 0: window_s; 2..8: the window is this many STFT hops (the
+                      * shortest latency), of any length whose prime factors are
+                      * 2..13 (FFTW's realtime-safe sizes; others are refused) */
+    int hop_div;     /* the STFT hop is the inner separator's hop / hop_div (1..8,
+                      * 0 = 1; must divide it): shorter windows at low latency */
     float band_lo;   /* Hz: the vocals fade in between band_lo / 2 and band_lo (centred bass
                       * and kick are not voice); 0: no low cut */
 } ClvSpatialParams;
 
 /* Thread: any. */
 ClvSpatialParams clv_spatial_default_params(void);
+/* For the low-latency point: a window of two STFT hops of the inner hop / hop_div
+ * (8 ms at 44.1 and 48 kHz for a 64-sample step at 16 kHz and hop_div 1), adding
+ * one STFT hop of latency. Thread: any. */
+ClvSpatialParams clv_spatial_low_latency_params(int hop_div);
 
 /* Latency the wrapper would add to `inner` (frames), or -1 for bad parameters.
  * Thread: any. */

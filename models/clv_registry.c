@@ -122,20 +122,33 @@ static ClvStatus create_from_file(const char *path, int sample_rate, int channel
 static ClvStatus refine(ClvStatus st, int channels, const ClvSeparatorOptions *o,
                         const ClvLog *log, ClvSeparator **out)
 {
-    if (st != CLV_OK || channels != 2 || o->op != CLV_OP_QUALITY || o->spatial == CLV_SPATIAL_OFF)
-        return st;
+    if (st != CLV_OK || channels != 2 || o->spatial == CLV_SPATIAL_OFF) return st;
     ClvSeparator *inner = *out;
     char name[64];
     snprintf(name, sizeof name, "%s", inner->name);
-    /* the quality point promises 250 ms in all; leave the engine its share */
-    const int added = clv_spatial_added_latency(inner, NULL);
-    if ((double)(inner->latency + added) > CLV_SPATIAL_MAX_LATENCY_S * inner->sample_rate) {
+    ClvSpatialParams prm = clv_spatial_default_params();
+    /* the quality point promises 250 ms in all: leave the engine its share. The
+     * low-latency point promises 25 ms with the engine's hop: the longest window
+     * (the fewest STFT hops per separator hop) that fits. */
+    double max_s = CLV_SPATIAL_MAX_LATENCY_S;
+    int added = clv_spatial_added_latency(inner, &prm);
+    if (o->op == CLV_OP_LOW_LATENCY) {
+        max_s = CLV_SPATIAL_MAX_LATENCY_LL_S;
+        for (int div = 1; div <= 8; div *= 2) {
+            prm = clv_spatial_low_latency_params(div);
+            added = clv_spatial_added_latency(inner, &prm);
+            if (added >= 0 && inner->latency + added + inner->hop <= max_s * inner->sample_rate)
+                break;
+        }
+        added = added < 0 ? added : added + inner->hop;
+    }
+    if (added < 0 || (double)(inner->latency + added) > max_s * inner->sample_rate) {
         clv_log(log, CLV_LOG_INFO, "%s: spatial refinement off: it would bring the latency to "
                 "%.1f ms", name, 1000.0 * (inner->latency + added) / inner->sample_rate);
         return st;
     }
     *out = NULL;
-    st = clv_spatial_wrap(inner, NULL, out); /* frees inner on failure */
+    st = clv_spatial_wrap(inner, &prm, out); /* frees inner on failure */
     if (st != CLV_OK)
         clv_log(log, CLV_LOG_ERROR, "%s: spatial refinement failed (status %d)", name, (int)st);
     else

@@ -63,11 +63,14 @@ ClvStatus clv_separator_create(const char *name_or_path, int sample_rate, int ch
                                ClvOperatingPoint op, const ClvLog *log, ClvSeparator **out);
 
 /* Spatial refinement of a neural separator (dsp/clv_spatial.h). AUTO: on for
- * stereo at the quality point (it adds about 30-45 ms) when the separator's
- * latency stays within CLV_SPATIAL_MAX_LATENCY_S (so the engine's total stays
- * within the quality point's 250 ms), off otherwise and for the training-free
- * centre separator, which is spatial already. */
+ * stereo input; at the quality point (it adds about 30-45 ms) when the
+ * separator's latency stays within CLV_SPATIAL_MAX_LATENCY_S (so the engine's
+ * total stays within the quality point's 250 ms); at the low-latency point with
+ * a window of two short STFT hops (clv_spatial_low_latency_params) when the
+ * separator and its hop stay within CLV_SPATIAL_MAX_LATENCY_LL_S. Off otherwise
+ * and for the training-free centre separator, which is spatial already. */
 #define CLV_SPATIAL_MAX_LATENCY_S 0.200
+#define CLV_SPATIAL_MAX_LATENCY_LL_S 0.025 /* low-latency point: separator and hop */
 typedef enum { CLV_SPATIAL_AUTO = 0, CLV_SPATIAL_OFF = 1 } ClvSpatialMode;
 
 typedef struct {

@@ -9,6 +9,9 @@
  *    output;
  *  - below the low cut (250 Hz) nothing is kept;
  *  - process() allocates nothing and takes no locks (realtime trap);
+ *  - the low-latency variants (a window of two STFT hops of the separator's hop
+ *    or half of it) report their latency (one STFT hop) and keep and remove the
+ *    same sources;
  *  - bad parameters and mono separators are refused (and the inner one freed). */
 #include <math.h>
 #include <stdlib.h>
@@ -19,7 +22,7 @@
 #include "clv_test.h"
 
 #define RATE 44100
-#define HOP 706
+#define HOP 704
 #define DELAY 5990
 
 typedef struct {
@@ -100,6 +103,35 @@ static double match(const float *x, const float *y, long n, long d)
     return 10.0 * log10(s / (e + 1e-30));
 }
 
+/* The low-latency parameters with hop_div: latency, a centred tone kept, a
+ * hard-panned one removed. */
+static void check_low_latency(int hop_div, const float *tone, float *zeros, float *vl, float *vr,
+                              long n)
+{
+    const ClvSpatialParams p = clv_spatial_low_latency_params(hop_div);
+    ClvSeparator *s = NULL;
+    CHECK(clv_spatial_wrap(stand(2, 1.0f), &p, &s) == CLV_OK && s, "wrap, hop_div %d", hop_div);
+    if (!s) return;
+    const int h = HOP / hop_div, lat = s->latency;
+    CHECK(lat == DELAY + h && clv_spatial_added_latency(s, &p) >= 0,
+          "hop_div %d: latency %d, expected %d + %d", hop_div, lat, DELAY, h);
+    run(s, tone, tone, vl, vr, n, 1);
+    const double m0 = match(tone, vl, n, lat), m_early = match(tone, vl, n, lat - 1),
+                 m_late = match(tone, vl, n, lat + 1);
+    clv_separator_reset(s);
+    run(s, tone, zeros, vl, vr, n, 0);
+    const double pan_db =
+        10.0 * log10(power(vl, RATE / 2, n) / power(tone, RATE / 2, n) + 1e-30);
+    printf("low latency, STFT hop %d (window %d): latency %d frames (+%d); centred tone %.1f dB "
+           "(one frame early %.1f, late %.1f); left-only tone at %.1f dB\n",
+           h, 2 * h, lat, lat - DELAY, m0, m_early, m_late, pan_db);
+    CHECK(m0 > 40.0 && m0 > m_early + 10.0 && m0 > m_late + 10.0,
+          "hop_div %d: centred tone %.1f dB at the reported latency (%.1f / %.1f off by one)",
+          hop_div, m0, m_early, m_late);
+    CHECK(pan_db < -30.0, "hop_div %d: hard-panned source kept (%.1f dB)", hop_div, pan_db);
+    clv_separator_free(s);
+}
+
 int main(void)
 {
     const long n = (long)HOP * 125; /* 2 s */
@@ -151,8 +183,15 @@ int main(void)
     const double low_db = 10.0 * log10(power(vl, RATE / 2, n) / power(l, RATE / 2, n) + 1e-30);
     printf("centred 80 Hz tone: vocals at %.1f dB\n", low_db);
     CHECK(low_db < -30.0, "bass kept as vocals (%.1f dB)", low_db);
-    CHECK(clv_trap_count() == 0, "process() allocated or locked %ld times", clv_trap_count());
     clv_separator_free(s);
+
+    for (long i = 0; i < n; i++) {
+        l[i] = (float)(0.3 * sin(2.0 * M_PI * 1000.0 * i / RATE));
+        r[i] = 0.0f;
+    }
+    check_low_latency(1, l, r, vl, vr, n);
+    check_low_latency(2, l, r, vl, vr, n);
+    CHECK(clv_trap_count() == 0, "process() allocated or locked %ld times", clv_trap_count());
 
     /* refusals free the inner separator */
     freed = 0;
@@ -164,7 +203,18 @@ int main(void)
     p.band_lo = NAN;
     CHECK(clv_spatial_wrap(stand(2, 1.0f), &p, &bad) == CLV_ERR_INVALID && !bad, "NaN low cut");
     CHECK(clv_spatial_wrap(stand(1, 1.0f), NULL, &bad) == CLV_ERR_INVALID && !bad, "mono");
-    CHECK(freed == 3, "refused inner separators freed: %d of 3", freed);
+    p = clv_spatial_low_latency_params(3); /* 704 / 3 is not whole */
+    CHECK(clv_spatial_wrap(stand(2, 1.0f), &p, &bad) == CLV_ERR_INVALID && !bad, "hop_div 3");
+    /* a 2 x 706 = 4 x 353 window: FFTW would allocate while it runs (Rader) */
+    ClvSeparator *odd = stand(2, 1.0f);
+    odd->hop = 706;
+    p = clv_spatial_low_latency_params(1);
+    CHECK(clv_spatial_added_latency(odd, &p) == -1, "706-frame hop: latency for a 1412 window");
+    CHECK(clv_spatial_wrap(odd, &p, &bad) == CLV_ERR_UNSUPPORTED && !bad, "1412-frame window");
+    p = clv_spatial_low_latency_params(1);
+    p.window_hops = 1;
+    CHECK(clv_spatial_wrap(stand(2, 1.0f), &p, &bad) == CLV_ERR_INVALID && !bad, "window 1 hop");
+    CHECK(freed == 6, "refused inner separators freed: %d of 6", freed);
     CHECK(clv_spatial_wrap(NULL, NULL, &bad) == CLV_ERR_INVALID, "NULL inner");
 
     free(l);
