@@ -55,19 +55,6 @@ static void sp_reset(ClvSeparator *s)
     clv_centre_mask_reset(&w->centre);
 }
 
-static void sp_frame(Spatial *w, int at, float *const *vocals);
-
-static void sp_process(ClvSeparator *s, const float *const *in, float *const *vocals)
-{
-    Spatial *w = (Spatial *)s;
-    const int H = w->base.hop, D = w->delay;
-    clv_separator_process(w->inner, in, w->vin);
-    /* the input as the inner vocals see it: delayed by the inner latency */
-    for (int c = 0; c < 2; c++) memcpy(w->dl[c] + D, in[c], sizeof(float) * (size_t)H);
-    for (int j = 0; j < w->nsub; j++) sp_frame(w, j * w->sub, vocals);
-    for (int c = 0; c < 2; c++) memmove(w->dl[c], w->dl[c] + H, sizeof(float) * (size_t)D);
-}
-
 /* One STFT frame of the wrapper: `at` frames into the current inner hop. */
 static void sp_frame(Spatial *w, int at, float *const *vocals)
 {
@@ -95,6 +82,17 @@ static void sp_frame(Spatial *w, int at, float *const *vocals)
         }
         clv_stft_synthesize(w->sy[c], w->Y, vocals[c] + at);
     }
+}
+
+static void sp_process(ClvSeparator *s, const float *const *in, float *const *vocals)
+{
+    Spatial *w = (Spatial *)s;
+    const int H = w->base.hop, D = w->delay;
+    clv_separator_process(w->inner, in, w->vin);
+    /* the input as the inner vocals see it: delayed by the inner latency */
+    for (int c = 0; c < 2; c++) memcpy(w->dl[c] + D, in[c], sizeof(float) * (size_t)H);
+    for (int j = 0; j < w->nsub; j++) sp_frame(w, j * w->sub, vocals);
+    for (int c = 0; c < 2; c++) memmove(w->dl[c], w->dl[c] + H, sizeof(float) * (size_t)D);
 }
 
 static void sp_free(ClvSeparator *s)
