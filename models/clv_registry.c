@@ -142,7 +142,12 @@ static ClvStatus refine(ClvStatus st, int channels, const ClvSeparatorOptions *o
         }
         added = added < 0 ? added : added + inner->hop;
     }
-    if (added < 0 || (double)(inner->latency + added) > max_s * inner->sample_rate) {
+    if (added < 0) {
+        clv_log(log, CLV_LOG_INFO, "%s: spatial refinement off: no realtime FFT size fits its "
+                "%d-frame hop", name, inner->hop);
+        return st;
+    }
+    if ((double)(inner->latency + added) > max_s * inner->sample_rate) {
         clv_log(log, CLV_LOG_INFO, "%s: spatial refinement off: it would bring the latency to "
                 "%.1f ms", name, 1000.0 * (inner->latency + added) / inner->sample_rate);
         return st;

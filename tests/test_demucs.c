@@ -250,6 +250,16 @@ int main(int argc, char **argv)
     engine_matches_direct(44100, CLV_OP_LOW_LATENCY);
     test_low_latency_spatial(44100);
     test_low_latency_spatial(48000);
+    {
+        /* 88.2 kHz: a 353-frame hop, prime, so no realtime-safe refinement window:
+         * the network runs alone rather than with an FFT that allocates */
+        const ClvSeparatorOptions o = {CLV_OP_LOW_LATENCY, CLV_SPATIAL_AUTO};
+        ClvSeparator *s = NULL;
+        ClvStatus st = clv_separator_create_opts(model_path, 88200, 2, &o, &quiet_log, &s);
+        CHECK(st == CLV_OK && s && !strstr(s->name, "+spatial"),
+              "88.2 kHz low-latency point: %s, %s", clv_strerror(st), s ? s->name : "none");
+        clv_separator_free(s);
+    }
     engine_matches_direct(48000, CLV_OP_QUALITY);
     test_bad_model(argv[2]);
     free(g_v16);
