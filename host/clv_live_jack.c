@@ -16,10 +16,12 @@
 #include <errno.h>
 #include <jack/jack.h>
 #include <jack/thread.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define N_IN 2
 #define N_OUT 6
@@ -153,14 +155,30 @@ static void jack_quiet(const char *msg) { (void)msg; }
 
 /* ---- main thread ---------------------------------------------------------- */
 
+static void *close_client(void *arg)
+{
+    jack_client_close(arg);
+    return NULL;
+}
+
 static void be_close(ClvLiveBackend *b)
 {
     if (!b) return;
-    if (b->client) {
-        if (b->active && !atomic_load(&b->finished)) jack_deactivate(b->client);
-        /* after a shutdown the server is gone, but the client's memory is still
-         * ours to release */
+    if (b->client && !atomic_load(&b->finished)) {
+        if (b->active) jack_deactivate(b->client);
         jack_client_close(b->client);
+    } else if (b->client) {
+        /* after a shutdown the server is gone, but the client's memory is still
+         * ours to release. Closing talks to the server, which may be half-way
+         * through its exit: give it 3 s on a thread of its own, then leave it
+         * (the process is about to exit) rather than hang the exit. */
+        pthread_t t;
+        if (pthread_create(&t, NULL, close_client, b->client) == 0) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 3;
+            if (pthread_timedjoin_np(t, NULL, &until) != 0) pthread_detach(t);
+        }
     }
     free(b);
 }

@@ -599,6 +599,11 @@ def part_shutdown():
     time.sleep(1.0)
     jack.proc.terminate()
     rc = wait_exit(live.proc, 15)
+    if rc is None and shutil.which("gdb"):
+        # where it is stuck, for the log (the check below fails)
+        bt = subprocess.run(["gdb", "-p", str(live.proc.pid), "-batch", "-ex",
+                             "thread apply all bt"], capture_output=True, text=True, timeout=60)
+        print(bt.stdout[-6000:], flush=True)
     err = live.stderr()
     check(rc == 1, "server stopped: exit status 1 (got %s)" % rc)
     check("JACK server shut down" in err, "clear message: %r" % err.strip()[-200:])
