@@ -117,14 +117,6 @@ static void sp_free(ClvSeparator *s)
 
 static const ClvSeparatorOps sp_ops = {sp_process, sp_reset, sp_free};
 
-/* The STFT hop: the inner hop / hop_div, or 0 when hop_div is out of range or
- * does not divide it. */
-static int stft_hop(const ClvSpatialParams *p, int hop)
-{
-    const int div = p->hop_div ? p->hop_div : 1;
-    return div >= 1 && div <= 8 && hop % div == 0 ? hop / div : 0;
-}
-
 /* Sizes whose factors FFTW has codelets for (2..13): others go through its
  * generic or Rader algorithms, which allocate while they run. */
 static int fft_friendly(int n)
@@ -135,23 +127,33 @@ static int fft_friendly(int n)
     return n == 1;
 }
 
-static int fft_size(const ClvSpatialParams *p, int rate, int hop)
+/* The STFT hop *h (the inner hop / hop_div) and window *n the parameters give for
+ * an inner separator of hop `hop` at `rate`: CLV_ERR_INVALID for a window or hop
+ * division out of range or a hop_div that does not divide the hop,
+ * CLV_ERR_UNSUPPORTED for a window FFTW cannot run without allocating. */
+static ClvStatus plan_window(const ClvSpatialParams *p, int rate, int hop, int *h, int *n)
 {
-    if (p->window_hops > 0) return p->window_hops * hop;
-    int n = 256;
-    while (n < p->window_s * rate || n < 2 * hop) n <<= 1;
-    return n;
+    const int div = p->hop_div ? p->hop_div : 1;
+    if (!(p->window_s > 0.0f && p->window_s <= 1.0f) ||
+        (p->window_hops != 0 && (p->window_hops < 2 || p->window_hops > 8)) || div < 1 ||
+        div > 8 || hop % div != 0)
+        return CLV_ERR_INVALID;
+    *h = hop / div;
+    if (p->window_hops > 0) {
+        *n = p->window_hops * *h;
+    } else {
+        *n = 256;
+        while (*n < p->window_s * rate || *n < 2 * *h) *n <<= 1;
+    }
+    return fft_friendly(*n) ? CLV_OK : CLV_ERR_UNSUPPORTED;
 }
 
 int clv_spatial_added_latency(const ClvSeparator *inner, const ClvSpatialParams *params)
 {
     const ClvSpatialParams p = params ? *params : clv_spatial_default_params();
-    if (!inner || !(p.window_s > 0.0f && p.window_s <= 1.0f) ||
-        (p.window_hops != 0 && (p.window_hops < 2 || p.window_hops > 8)))
-        return -1;
-    const int h = stft_hop(&p, inner->hop);
-    const int n = h ? fft_size(&p, inner->sample_rate, h) : 0;
-    return n && fft_friendly(n) ? n - h : -1;
+    int h, n;
+    if (!inner || plan_window(&p, inner->sample_rate, inner->hop, &h, &n) != CLV_OK) return -1;
+    return n - h;
 }
 
 ClvStatus clv_spatial_wrap(ClvSeparator *inner, const ClvSpatialParams *params,
@@ -160,14 +162,15 @@ ClvStatus clv_spatial_wrap(ClvSeparator *inner, const ClvSpatialParams *params,
     *out = NULL;
     if (!inner) return CLV_ERR_INVALID;
     const ClvSpatialParams prm = params ? *params : clv_spatial_default_params();
+    int h, n;
+    ClvStatus st = plan_window(&prm, inner->sample_rate, inner->hop, &h, &n);
     if (inner->channels != 2 || !(prm.threshold >= -1.0f && prm.threshold < 1.0f) ||
         !(prm.power > 0.0f) || !(prm.smooth >= 0.0f && prm.smooth < 1.0f) ||
-        !(prm.window_s > 0.0f && prm.window_s <= 1.0f) ||
-        (prm.window_hops != 0 && (prm.window_hops < 2 || prm.window_hops > 8)) ||
-        !stft_hop(&prm, inner->hop) ||
-        !(prm.band_lo >= 0.0f && prm.band_lo < 0.25f * (float)inner->sample_rate)) {
+        !(prm.band_lo >= 0.0f && prm.band_lo < 0.25f * (float)inner->sample_rate))
+        st = CLV_ERR_INVALID;
+    if (st != CLV_OK) { /* UNSUPPORTED: realtime FFTs only */
         clv_separator_free(inner);
-        return CLV_ERR_INVALID;
+        return st;
     }
     Spatial *w = calloc(1, sizeof *w);
     if (!w) {
@@ -177,16 +180,10 @@ ClvStatus clv_spatial_wrap(ClvSeparator *inner, const ClvSpatialParams *params,
     w->inner = inner;
     w->prm = prm;
     const int rate = inner->sample_rate, H = inner->hop;
-    const int h = stft_hop(&prm, H), n = fft_size(&prm, rate, h);
-    if (!fft_friendly(n)) { /* realtime FFTs only */
-        sp_free(&w->base);
-        return CLV_ERR_UNSUPPORTED;
-    }
     w->sub = h;
     w->nsub = H / h;
     w->bins = n / 2 + 1;
     w->delay = inner->latency;
-    ClvStatus st = CLV_OK;
     for (int c = 0; c < 2 && st == CLV_OK; c++) {
         if ((st = clv_stft_new(n, h, &w->sx[c])) != CLV_OK ||
             (st = clv_stft_new(n, h, &w->sv[c])) != CLV_OK ||

@@ -126,28 +126,26 @@ static ClvStatus refine(ClvStatus st, int channels, const ClvSeparatorOptions *o
     ClvSeparator *inner = *out;
     char name[64];
     snprintf(name, sizeof name, "%s", inner->name);
-    ClvSpatialParams prm = clv_spatial_default_params();
     /* the quality point promises 250 ms in all: leave the engine its share. The
      * low-latency point promises 25 ms with the engine's hop: the longest window
      * (the fewest STFT hops per separator hop) that fits. */
-    double max_s = CLV_SPATIAL_MAX_LATENCY_S;
+    const int ll = o->op == CLV_OP_LOW_LATENCY;
+    const double limit =
+        (ll ? CLV_SPATIAL_MAX_LATENCY_LL_S : CLV_SPATIAL_MAX_LATENCY_S) * inner->sample_rate -
+        (ll ? inner->hop : 0);
+    ClvSpatialParams prm = clv_spatial_default_params();
     int added = clv_spatial_added_latency(inner, &prm);
-    if (o->op == CLV_OP_LOW_LATENCY) {
-        max_s = CLV_SPATIAL_MAX_LATENCY_LL_S;
-        for (int div = 1; div <= 8; div *= 2) {
-            prm = clv_spatial_low_latency_params(div);
-            added = clv_spatial_added_latency(inner, &prm);
-            if (added >= 0 && inner->latency + added + inner->hop <= max_s * inner->sample_rate)
-                break;
-        }
-        added = added < 0 ? added : added + inner->hop;
+    for (int div = 1; ll && div <= 8; div *= 2) {
+        prm = clv_spatial_low_latency_params(div);
+        added = clv_spatial_added_latency(inner, &prm);
+        if (added >= 0 && inner->latency + added <= limit) break;
     }
     if (added < 0) {
         clv_log(log, CLV_LOG_INFO, "%s: spatial refinement off: no realtime FFT size fits its "
                 "%d-frame hop", name, inner->hop);
         return st;
     }
-    if ((double)(inner->latency + added) > max_s * inner->sample_rate) {
+    if (inner->latency + added > limit) {
         clv_log(log, CLV_LOG_INFO, "%s: spatial refinement off: it would bring the latency to "
                 "%.1f ms", name, 1000.0 * (inner->latency + added) / inner->sample_rate);
         return st;
