@@ -75,6 +75,7 @@ ClvStatus clv_demucs_net_new(const ClvClvm *m, const ClvLog *log, ClvDemucsNet *
         st = CLV_ERR_FORMAT;
         goto fail;
     }
+    n->block = n->step;
     int cin = 1, h = n->hidden;
     char p[64];
     for (int l = 0; l < n->depth; l++) {
@@ -119,14 +120,18 @@ ClvStatus clv_demucs_net_new(const ClvClvm *m, const ClvLog *log, ClvDemucsNet *
         const ClvHourglassNet *h = n->spec;
         const int hop = clv_hourglass_net_hop(h);
         const int lat = clv_hourglass_net_n_fft(h) - hop + clv_hourglass_net_lookahead(h) * hop;
-        if (hop != n->step || lat != n->latency) {
+        /* the spectral hop is whole time steps; the time branch, which may lag less,
+         * is delayed to the spectral branch's latency, which the file must state */
+        if (hop % n->step != 0 || hop > 4096 || lat != n->latency || lat < min_lat) {
             clv_log(log, CLV_LOG_ERROR,
-                    "%s: spectral branch hop %d and latency %d samples must equal the time "
-                    "branch's step %d and latency %d",
-                    path, hop, lat, n->step, n->latency);
+                    "%s: spectral branch hop %d must be a multiple of the time branch's step %d "
+                    "(at most 4096), and its latency %d samples must equal the file's latency %d "
+                    "and be at least the time branch's %ld",
+                    path, hop, n->step, lat, n->latency, min_lat);
             st = CLV_ERR_FORMAT;
             goto fail;
         }
+        n->block = hop;
         n->params += clv_hourglass_net_params(h);
     }
     *out = n;
@@ -142,7 +147,7 @@ void clv_demucs_net_free(ClvDemucsNet *n)
     clv_hourglass_net_free(n->spec);
     free(n);
 }
-int clv_demucs_net_step(const ClvDemucsNet *n) { return n->step; }
+int clv_demucs_net_step(const ClvDemucsNet *n) { return n->block; }
 int clv_demucs_net_latency(const ClvDemucsNet *n) { return n->latency; }
 int clv_demucs_net_rate(const ClvDemucsNet *n) { return n->rate; }
 long clv_demucs_net_params(const ClvDemucsNet *n) { return n->params; }
@@ -190,12 +195,14 @@ static ClvStatus state_layout(ClvDemucsState *s, ClvArena *a)
     s->db = clv_arena_floats(a, wdec);
     s->dc = clv_arena_floats(a, wdec);
     s->scratch = clv_arena_floats(a, scratch);
-    s->outq = clv_arena_floats(a, (size_t)n->latency + 4 * (size_t)n->step);
+    /* at a call's end it holds latency samples; a call adds block before taking block */
+    s->outq_cap = n->latency + n->block + 4 * n->step;
+    s->outq = clv_arena_floats(a, (size_t)s->outq_cap);
     if (n->spec) {
         const size_t bins = (size_t)clv_hourglass_net_n_fft(n->spec) / 2 + 1;
         s->sx = clv_arena_floats(a, 2 * bins);
         s->sv = clv_arena_floats(a, 2 * bins);
-        s->sout = clv_arena_floats(a, (size_t)n->step);
+        s->sout = clv_arena_floats(a, (size_t)n->block);
     }
     return clv_arena_overflowed(a) ? CLV_ERR_NOMEM : CLV_OK;
 }
@@ -212,7 +219,7 @@ ClvStatus clv_demucs_state_new(const ClvDemucsNet *n, ClvDemucsState **out)
     if (st == CLV_OK) st = clv_arena_new(&s->arena, clv_arena_used(&sizing));
     if (st == CLV_OK) st = state_layout(s, &s->arena);
     if (st == CLV_OK && n->spec) {
-        st = clv_stft_new(clv_hourglass_net_n_fft(n->spec), n->step, &s->stft);
+        st = clv_stft_new(clv_hourglass_net_n_fft(n->spec), n->block, &s->stft);
         if (st == CLV_OK) st = clv_hourglass_state_new(n->spec, &s->spec);
     }
     if (st != CLV_OK) {
@@ -281,7 +288,7 @@ ClvStatus clv_demucs_create(ClvClvm *model, int sample_rate, int channels, ClvOp
         .channels = channels,
         .model_rate = n->rate,
         .host_hop = 0,
-        .model_block = n->step,
+        .model_block = n->block,
         .model_latency = n->latency,
         .block_load = op == CLV_OP_LOW_LATENCY ? DM_BLOCK_LOAD : 0.0,
         .block = clv_demucs_bridge_block,

@@ -28,9 +28,13 @@
  * (models/clv_hourglass.h) on its own short STFT with hop = step, whose masked
  * mixture spectrum is synthesised and added to the time branch's vocals. Its
  * metadata carries the hourglass keys prefixed "spec_" (spec_n_fft, spec_hop,
- * spec_stacks, ...) and its tensors the prefix "spec."; the branch's latency
- * (n_fft - hop + lookahead * hop) must equal the time branch's, so the two sum
- * sample-aligned without another delay line. */
+ * spec_stacks, ...) and its tensors the prefix "spec.". The spectral hop is a
+ * whole number of time steps and the network is fed a hop at a time (a block);
+ * the spectral latency (n_fft - hop + lookahead * hop) is the file's latency, at
+ * least the time branch's, whose output the delay line holds back to it. Two
+ * shipped files: demucs.clvm (hop = step = 64, latency 192: 12 ms, the
+ * low-latency point) and demucs-quality.clvm (the hourglass family's three-stack
+ * net, n_fft 1024, hop 256, 6 frames of lookahead: latency 2304, 144 ms). */
 #ifndef CLV_DEMUCS_H
 #define CLV_DEMUCS_H
 
@@ -54,7 +58,8 @@ typedef struct ClvDemucsNetImpl ClvDemucsNet;
 ClvStatus clv_demucs_net_new(const ClvClvm *model, const ClvLog *log, ClvDemucsNet **out);
 /* Frees; NULL is a no-op. Thread: non-RT. */
 void clv_demucs_net_free(ClvDemucsNet *n);
-/* Samples per step at the model rate (stride^depth). Thread: any. */
+/* Samples per clv_demucs_step call at the model rate: the time step (stride^depth),
+ * or a hybrid's spectral hop. Thread: any. */
 int clv_demucs_net_step(const ClvDemucsNet *n);
 /* Latency in model samples (a multiple of the step). Thread: any. */
 int clv_demucs_net_latency(const ClvDemucsNet *n);
@@ -72,9 +77,9 @@ void clv_demucs_state_free(ClvDemucsState *s);
 /* Back to a fresh stream (no frames before sample 0, as sep_wave.separate()).
  * Thread: the one that runs the state. */
 CLV_RT void clv_demucs_state_reset(ClvDemucsState *s);
-/* Feeds `step` input samples and writes `step` vocal samples, which belong to the
- * input `latency` samples earlier (zeros before the stream). Thread: one at a
- * time per state. */
+/* Feeds clv_demucs_net_step() input samples and writes as many vocal samples,
+ * which belong to the input `latency` samples earlier (zeros before the stream).
+ * Thread: one at a time per state. */
 CLV_RT void clv_demucs_step(ClvDemucsState *s, const float *in, float *vocals);
 /* Test hook: when on, the network is bypassed and the output is the input delayed
  * by exactly the latency. Thread: non-RT. */

@@ -27,11 +27,12 @@ typedef struct {
 
 struct ClvDemucsNetImpl {
     int rate, depth, hidden, growth, K, S, rnn_layers, step, lookahead, latency;
+    int block;            /* samples per clv_demucs_step: step, or the spectral hop (a multiple) */
     int bott;             /* bottleneck channels */
     DmEnc enc[DM_MAX_DEPTH];
     DmDec dec[DM_MAX_DEPTH]; /* dec[i] works at encoder level depth-1-i */
     ClvRnnCell gru[CLV_RNN_MAX_LAYERS];
-    ClvHourglassNet *spec; /* hybrid: the spectral branch (hop = step), else NULL */
+    ClvHourglassNet *spec; /* hybrid: the spectral branch (hop = block), else NULL */
     long params;
 };
 
@@ -49,12 +50,12 @@ struct ClvDemucsStateImpl {
     float *ea, *eb, *ec;       /* encoder work (ping-pong), wenc floats each */
     float *da, *db, *dc;       /* decoder work */
     float *scratch;            /* transposed conv / conv1d scratch */
-    float *outq;               /* [latency + 2 * step] vocals waiting (delay line) */
-    int nout;
+    float *outq;               /* [outq_cap] time-branch vocals waiting (delay line) */
+    int nout, outq_cap;
     long frames;               /* bottleneck frames since reset */
     int identity;
     /* hybrid only: the spectral branch's STFT and state, one frame's spectrum in
-     * and vocal spectrum out [2 * bins], and its `step` output samples */
+     * and vocal spectrum out [2 * bins], and its `block` output samples */
     ClvStft *stft;
     ClvHourglassState *spec;
     float *sx, *sv, *sout;

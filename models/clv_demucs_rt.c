@@ -12,7 +12,9 @@
  * input frame f covers output frames [S f, S f + K), so after a call the first
  * n*S frames are final and the last K - S are carried into the next call (the
  * bias is added once, to final frames). The last level yields `step` final
- * samples, which enter a delay line pre-filled with `latency` zeros at reset. */
+ * samples, which enter a delay line pre-filled with `latency` zeros at reset.
+ * A call is one block: one step, or for a hybrid whose spectral hop is a
+ * multiple of the step, that many time-branch steps and then one spectral hop. */
 #include <string.h>
 
 #include "clv_demucs_impl.h"
@@ -41,7 +43,7 @@ static void skip_pop_add(ClvDemucsState *s, int l, float *x, int n)
 
 static void push_out(ClvDemucsState *s, const float *v, int n)
 {
-    const int cap = s->net->latency + 4 * s->net->step;
+    const int cap = s->outq_cap;
     if (s->nout + n > cap) n = cap - s->nout; /* cannot happen: one frame per step */
     memcpy(s->outq + s->nout, v, sizeof(float) * (size_t)n);
     s->nout += n;
@@ -82,45 +84,55 @@ static void decode_frame(ClvDemucsState *s, const float *x)
     s->frames++;
 }
 
+/* One time-branch step: `step` input samples through the encoder; every bottleneck
+ * frame they complete goes down the decoder into the delay line. */
+static void time_step(ClvDemucsState *s, const float *in)
+{
+    const ClvDemucsNet *n = s->net;
+    const int D = n->depth;
+    const float *x = in;
+    int nx = n->step;
+    for (int l = 0; l < D && nx > 0; l++) {
+        const DmEnc *e = &n->enc[l];
+        const int k = clv_conv1d_stream_process(&s->conv[l], x, nx, s->eb);
+        if (k > 0) {
+            clv_relu(s->eb, (size_t)e->h * k);
+            clv_conv1d(&e->glu, s->eb, k, s->ec, s->scratch);
+            clv_glu(s->ec, 1, e->h, k, s->ea);
+            if (l < D - 1) skip_push(s, l, s->ea, k);
+        }
+        x = s->ea;
+        nx = k;
+    }
+    /* nx new bottleneck frames in ea [bott, nx] */
+    const int B = n->bott;
+    for (int f = 0; f < nx; f++) {
+        for (int c = 0; c < B; c++) s->eb[c] = s->ea[(size_t)c * nx + f];
+        decode_frame(s, s->eb);
+    }
+}
+
 void clv_demucs_step(ClvDemucsState *s, const float *in, float *vocals)
 {
     const ClvDemucsNet *n = s->net;
-    const int D = n->depth, step = n->step;
+    const int block = n->block;
     if (s->identity) {
-        push_out(s, in, step);
+        push_out(s, in, block);
     } else {
-        const float *x = in;
-        int nx = step;
-        for (int l = 0; l < D && nx > 0; l++) {
-            const DmEnc *e = &n->enc[l];
-            const int k = clv_conv1d_stream_process(&s->conv[l], x, nx, s->eb);
-            if (k > 0) {
-                clv_relu(s->eb, (size_t)e->h * k);
-                clv_conv1d(&e->glu, s->eb, k, s->ec, s->scratch);
-                clv_glu(s->ec, 1, e->h, k, s->ea);
-                if (l < D - 1) skip_push(s, l, s->ea, k);
-            }
-            x = s->ea;
-            nx = k;
-        }
-        /* nx new bottleneck frames in ea [bott, nx] */
-        const int B = n->bott;
-        for (int f = 0; f < nx; f++) {
-            for (int c = 0; c < B; c++) s->eb[c] = s->ea[(size_t)c * nx + f];
-            decode_frame(s, s->eb);
-        }
+        for (int o = 0; o < block; o += n->step) time_step(s, in + o);
     }
-    const int m = s->nout < step ? s->nout : step; /* always step: the latency covers it */
+    const int m = s->nout < block ? s->nout : block; /* always block: the latency covers it */
     memcpy(vocals, s->outq, sizeof(float) * (size_t)m);
-    memset(vocals + m, 0, sizeof(float) * (size_t)(step - m));
+    memset(vocals + m, 0, sizeof(float) * (size_t)(block - m));
     s->nout -= m;
     memmove(s->outq, s->outq + m, sizeof(float) * (size_t)s->nout);
     if (s->spec && !s->identity) {
-        /* hybrid: the spectral branch lags by the same latency, so its hop adds in place */
+        /* hybrid: the spectral branch lags by exactly the latency (the delay line
+         * holds the time branch back to it), so its hop adds in place */
         clv_stft_analyze(s->stft, in, s->sx);
         clv_hourglass_step(s->spec, s->sx, s->sv);
         clv_stft_synthesize(s->stft, s->sv, s->sout);
-        clv_add(vocals, s->sout, (size_t)step);
+        clv_add(vocals, s->sout, (size_t)block);
     }
 }
 

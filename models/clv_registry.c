@@ -26,22 +26,23 @@
 
 static const ClvModelEntry entries[] = {
     {"centre", CLV_KIND_SEPARATOR, NULL,
-     "training-free centre-channel mask (stereo coherence, vocal band), any rate"},
+     "training-free centre-channel mask (stereo coherence, vocal band), any rate", NULL},
     {"tagger", CLV_KIND_TAGGER, "tagger.clvm",
-     "rolling sound-event tagger: 10 urban classes + speech, singing, music"},
+     "rolling sound-event tagger: 10 urban classes + speech, singing, music", NULL},
     {"hourglass", CLV_KIND_SEPARATOR, "hourglass.clvm", /* sep */
      "band-split stacked hourglass mask net + GRU, three stacks (MIR-1K, research use), quality "
-     "point"},
+     "point", NULL},
     {"waveunet", CLV_KIND_SEPARATOR, "waveunet.clvm", /* sep */
      "Wave-U-Net, time domain, linear interpolation upsampling, difference output (MIR-1K, "
-     "research use), quality point"},
+     "research use), quality point", NULL},
     {"demucs", CLV_KIND_SEPARATOR, "demucs.clvm", /* sep */
-     "causal hybrid Demucs-style: waveform U-Net + GRU and a short-STFT mask branch (MIR-1K, "
-     "research use), low latency"},
+     "hybrid Demucs-style: waveform U-Net + GRU plus a spectral mask branch; causal 12 ms net "
+     "at low latency, 144 ms net with a three-stack branch at quality (MIR-1K, research use)",
+     "demucs-quality.clvm"},
     /* last, so the port indices of the others stay those of earlier versions */
     {"auto", CLV_KIND_SEPARATOR, NULL,
      "the best shipped family per operating point: hourglass (quality), demucs (low latency); "
-     "centre if their files are missing"},
+     "centre if their files are missing", NULL},
 };
 
 /* Separator architectures by the `arch` metadata of their model files. */
@@ -214,6 +215,10 @@ ClvStatus clv_separator_create_opts(const char *name_or_path, int sample_rate, i
         if (e->kind != CLV_KIND_SEPARATOR || !e->file || strcmp(e->name, name_or_path) != 0)
             continue;
         char path[1200];
+        if (op == CLV_OP_QUALITY && e->file_quality &&
+            find_model_file(e->file_quality, path, sizeof path))
+            return refine(create_from_file(path, sample_rate, channels, op, log, out), channels, o,
+                          log, out);
         if (!find_model_file(e->file, path, sizeof path)) {
             clv_log(log, CLV_LOG_ERROR, "model %s: file %s not found (set CLV_MODEL_DIR)", e->name,
                     e->file);

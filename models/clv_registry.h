@@ -23,6 +23,8 @@ typedef struct {
     ClvModelKind kind;
     const char *file;        /* model file name under the model directory, or NULL (built-in DSP) */
     const char *description; /* one line */
+    const char *file_quality; /* used instead of `file` at the quality point when it is found,
+                                 or NULL */
 } ClvModelEntry;
 
 /* Number of built-in entries and entry i. Thread: any. */

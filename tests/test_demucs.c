@@ -4,6 +4,11 @@
  *
  *   test_demucs MODEL.clvm GOLDEN.clvm      (exit 77 when either file is missing)
  *
+ * MODEL is demucs.clvm (the causal 12 ms net: both operating points) or
+ * demucs-quality.clvm (a hybrid whose spectral hop is several time steps and whose
+ * latency is over 25 ms: the quality point only, the low-latency one refused);
+ * the file's metadata tells which, and the checks follow.
+ *
  * golden: the C separator, streamed hop by hop at 16 kHz, reproduces PyTorch's
  *         sep_wave.separate() on the golden signal (models/train/export_sep.py
  *         --golden): vocal SDR against the known voice within 0.05 dB, and
@@ -11,8 +16,10 @@
  * latency: at 44.1 and 48 kHz stereo, with the identity network, the vocals equal
  *         the band-limited input delayed by exactly the reported latency (a frame
  *         off is clearly worse), the output queue never runs dry, and both
- *         operating points report <= 25 ms; the trained network at 44.1 kHz gives
- *         (after resampling to 16 kHz) nearly the same vocals as the 16 kHz run.
+ *         operating points report <= 25 ms (a quality file: <= 250 ms, and the
+ *         low-latency point refused); the trained network at 44.1 and 48 kHz gives
+ *         (after resampling to 16 kHz) nearly the same vocals as the 16 kHz run on
+ *         the same band-limited signal.
  * realtime: no malloc/calloc/realloc/free inside process() (linker --wrap).
  * bad input: another architecture, a missing tensor, a wrong shape, inconsistent
  *         metadata and 3 channels are refused with one error message each; for
@@ -30,6 +37,24 @@
 
 /* the 16 kHz C vocals (aligned with the golden input), for the host-rate test */
 static float *g_v16;
+/* the file's network block at 16 kHz (its spectral hop, else the time step) and
+ * whether it is a quality-only file (latency over the low-latency point's 25 ms) */
+static int g_block = 64, g_quality;
+
+static void read_kind(void)
+{
+    Buf b = read_model();
+    if (!b.n) return;
+    const unsigned char *hop = meta_value(&b, "spec_hop"), *lat =
+        meta_value(&b, "latency_samples_model_rate");
+    if (hop) g_block = (int)get64(hop);
+    g_quality = lat && get64(lat) > 400; /* 25 ms at 16 kHz */
+    printf("%s: network block %d samples, %s\n", model_path, g_block,
+           g_quality ? "quality point only" : "both operating points");
+    free(b.p);
+}
+
+static ClvOperatingPoint best_op(void) { return g_quality ? CLV_OP_QUALITY : CLV_OP_LOW_LATENCY; }
 
 static void test_golden(void)
 {
@@ -37,7 +62,8 @@ static void test_golden(void)
     float *y = golden_separate(&sep);
     if (!y) return;
     const long lat = sep->latency;
-    CHECK(sep->hop == 64, "hop %d at the model rate, expected one step of 64", sep->hop);
+    CHECK(sep->hop == g_block, "hop %d at the model rate, expected one block of %d", sep->hop,
+          g_block);
     /* one step off must be much worse: proves the reported latency is the real one */
     const double snr_off = sdr(golden.vocals, y + lat - 64, golden.n);
     char lead[32], tail[48];
@@ -53,10 +79,14 @@ static void test_golden(void)
 
 static void test_latency(int rate)
 {
-    ClvSeparator *sep = make_ok(rate, 2, CLV_OP_LOW_LATENCY);
+    ClvSeparator *sep = make_ok(rate, 2, best_op());
     if (!sep) return;
     const double ms = 1000.0 * sep->latency / rate;
-    CHECK(ms <= 25.0, "low-latency point: %.2f ms > 25 ms at %d Hz", ms, rate);
+    if (g_quality)
+        CHECK(ms + 1000.0 * sep->hop / rate <= 250.0, "quality point: %.2f ms + hop > 250 ms at %d Hz",
+              ms, rate);
+    else
+        CHECK(ms <= 25.0, "low-latency point: %.2f ms > 25 ms at %d Hz", ms, rate);
     clv_demucs_set_identity(sep, 1);
     clv_separator_reset(sep);
     const IdentityFigures f = identity_measure(sep);
@@ -68,8 +98,18 @@ static void test_latency(int rate)
            clv_demucs_underruns(sep));
     identity_check(sep, &f);
     clv_separator_free(sep);
-    /* the quality point is the same network and latency */
     ClvStatus st;
+    if (g_quality) {
+        /* a quality-only file is refused at the low-latency point, with a reason */
+        errors_logged = 0;
+        sep = make(rate, 2, CLV_OP_LOW_LATENCY, &count_log, &st);
+        CHECK(st == CLV_ERR_UNSUPPORTED && !sep && errors_logged == 1,
+              "low-latency point with a %.0f ms file at %d Hz: %s, %d error(s)", ms, rate,
+              clv_strerror(st), errors_logged);
+        clv_separator_free(sep);
+        return;
+    }
+    /* the quality point is the same network and latency */
     sep = make(rate, 2, CLV_OP_QUALITY, &quiet_log, &st);
     CHECK(st == CLV_OK && sep && sep->latency == lat, "quality point at %d Hz: %s, latency %d",
           rate, clv_strerror(st), sep ? sep->latency : -1);
@@ -158,19 +198,41 @@ static void test_low_latency_no_window(void)
     clv_separator_free(s);
 }
 
+/* The 16 kHz separator (at the file's operating point) on a 16 kHz signal,
+ * aligned with it (the latency taken off); NULL on failure. */
+static float *run_16k(const float *x, long n)
+{
+    ClvSeparator *sep = make_ok(16000, 1, best_op());
+    if (!sep) return NULL;
+    const long lat = sep->latency;
+    float *y = calloc((size_t)(n + lat), sizeof(float));
+    float *xs[1] = {(float *)x}, *ys[1] = {y};
+    stream_trapped(sep, xs, n, lat, ys);
+    memmove(y, y + lat, sizeof(float) * (size_t)n);
+    clv_separator_free(sep);
+    return y;
+}
+
 /* The trained network at a host rate: the golden signal upsampled to `rate`, run
  * in stereo (same signal both channels), shifted by the reported latency and
- * brought back to 16 kHz, must match the 16 kHz run (the network sees the same
- * band-limited signal up to the converters' error). */
+ * brought back to 16 kHz, must match the 16 kHz network run on the same signal
+ * after the same round trip (16 kHz -> rate -> 16 kHz, which band-limits it to
+ * about 7 kHz as the host path does): what differs then is the converters inside
+ * the bridge and their timing, not the network's input. The voice SDR of the
+ * plain 16 kHz run is printed beside it: the band limit costs the mask branch of
+ * a quality file more (about 2.5 dB on this synthetic voice in PyTorch, for the
+ * hourglass alone too) than the causal net (about 0.2 dB). */
 static void test_network_rate(int rate)
 {
     if (!g_v16) return;
-    ClvSeparator *sep = make_ok(rate, 2, CLV_OP_LOW_LATENCY);
+    ClvSeparator *sep = make_ok(rate, 2, best_op());
     if (!sep) return;
-    float *up = NULL, *down = NULL;
-    size_t n_up = 0, n_down = 0;
-    if (clv_resample_buffer(16000, rate, 1, golden.in, (size_t)golden.n, &up, &n_up) != CLV_OK) {
-        CHECK(0, "resample to %d Hz", rate);
+    float *up = NULL, *down = NULL, *bl = NULL, *ref = NULL;
+    size_t n_up = 0, n_down = 0, n_bl = 0;
+    if (clv_resample_buffer(16000, rate, 1, golden.in, (size_t)golden.n, &up, &n_up) != CLV_OK ||
+        clv_resample_buffer(rate, 16000, 1, up, n_up, &bl, &n_bl) != CLV_OK) {
+        CHECK(0, "resample to %d Hz and back", rate);
+        free(up);
         clv_separator_free(sep);
         return;
     }
@@ -186,26 +248,32 @@ static void test_network_rate(int rate)
     }
     CHECK(finite, "non-finite output at %d Hz", rate);
     CHECK(same, "the two channels differ for the same input at %d Hz", rate);
-    if (clv_resample_buffer(rate, 16000, 1, y[0] + lat, n_up, &down, &n_down) == CLV_OK) {
-        const long m = (long)n_down < golden.n ? (long)n_down : golden.n;
+    const long m0 = (long)n_bl < golden.n ? (long)n_bl : golden.n;
+    ref = run_16k(bl, m0);
+    if (ref && clv_resample_buffer(rate, 16000, 1, y[0] + lat, n_up, &down, &n_down) == CLV_OK) {
+        const long m = (long)n_down < m0 ? (long)n_down : m0;
         const long a = 1600, b = m - 1600; /* away from the converters' edges */
-        const double s = sdr(g_v16 + a, down + a, b - a);
-        const double s1 = sdr(g_v16 + a, down + a + 1, b - a - 1);
+        const double s = sdr(ref + a, down + a, b - a);
+        const double s1 = sdr(ref + a, down + a + 1, b - a - 1);
         const double v_host = sdr(golden.voice + a, down + a, b - a);
+        const double v_ref = sdr(golden.voice + a, ref + a, b - a);
         const double v_16 = sdr(golden.voice + a, g_v16 + a, b - a);
-        printf("network at %d Hz stereo vs 16 kHz run: %.1f dB (%.1f dB one 16 kHz sample off); "
-               "voice SDR %.2f dB at %d Hz, %.2f dB at 16 kHz\n",
-               rate, s, s1, v_host, rate, v_16);
-        /* not identical: the host path band-limits the network's input to ~7 kHz
-         * (the 16 kHz run sees up to 8 kHz) and the network is not linear */
-        CHECK(s > 10.0, "vocals at %d Hz only %.1f dB from the 16 kHz run", rate, s);
+        printf("network at %d Hz stereo vs 16 kHz run on the same band-limited signal: %.1f dB "
+               "(%.1f dB one 16 kHz sample off); voice SDR %.2f dB at %d Hz, %.2f dB at 16 kHz "
+               "band-limited, %.2f dB at 16 kHz full band\n",
+               rate, s, s1, v_host, rate, v_ref, v_16);
+        /* not identical: the bridge's converters are not the round trip's, and the
+         * network is not linear */
+        CHECK(s > 15.0, "vocals at %d Hz only %.1f dB from the 16 kHz run", rate, s);
         CHECK(s > s1 + 1.0, "timing at %d Hz not better than one sample off", rate);
-        CHECK(fabs(v_host - v_16) < 1.0, "voice SDR %.2f dB at %d Hz vs %.2f dB at 16 kHz", v_host,
-              rate, v_16);
+        CHECK(fabs(v_host - v_ref) < 0.5, "voice SDR %.2f dB at %d Hz vs %.2f dB at 16 kHz", v_host,
+              rate, v_ref);
     } else {
-        CHECK(0, "resample back from %d Hz", rate);
+        CHECK(0, "16 kHz reference run or resample back from %d Hz", rate);
     }
     free(up);
+    free(bl);
+    free(ref);
     free(down);
     free(y[0]);
     free(y[1]);
@@ -254,15 +322,18 @@ int main(int argc, char **argv)
 {
     const int rc = sep_test_start(argc, argv, clv_demucs_create, clv_demucs_underruns, 1);
     if (rc >= 0) return rc;
+    read_kind();
     if (golden_load(argv[2], 0)) test_golden();
     test_latency(44100);
     test_latency(48000);
     test_network_rate(44100);
     test_network_rate(48000);
-    engine_matches_direct(44100, CLV_OP_LOW_LATENCY);
-    test_low_latency_spatial(44100);
-    test_low_latency_spatial(48000);
-    test_low_latency_no_window();
+    engine_matches_direct(44100, best_op());
+    if (!g_quality) {
+        test_low_latency_spatial(44100);
+        test_low_latency_spatial(48000);
+        test_low_latency_no_window();
+    }
     engine_matches_direct(48000, CLV_OP_QUALITY);
     test_bad_model(argv[2]);
     free(g_v16);

@@ -91,6 +91,8 @@ def main():
                              'spec_bw': sp.bw, 'spec_window': 'sqrt-hann-periodic',
                              'output': 'vocals = time branch + iSTFT(spectral mask x mixture, '
                                        'mixture phase); accompaniment = mixture - vocals'})
+                # the spectral branch may lag more; the time branch is delayed to match
+                lat = model.latency
         meta.update({'latency_samples_model_rate': lat})
     else:
         meta = {'n_fft': M.N_FFT, 'hop': M.HOP, 'window': 'sqrt-hann-periodic',

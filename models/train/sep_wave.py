@@ -29,10 +29,15 @@ DemucsStream (after Defossez et al. 2019/2020, the causal "denoiser" Demucs):
 HybridDemucs (after Hybrid Demucs, Defossez 2021): DemucsStream (the time branch,
 same tensors and names) plus a spectral branch `spec`, a one-stack band-split
 hourglass mask network (sep_models.StackedHourglass: per-band layers, GRU over
-time, no lookahead) on a short STFT (n_fft 256, hop 64 at 16 kHz: 16 bands of 8
-bins), whose masked mixture spectrum is synthesised on the streaming framing.
-Vocals = time branch + spectral branch. The spectral branch's latency is
-n_fft - hop = 192 samples, the time branch's 192 too, so the sum streams at 12 ms.
+time) on its own STFT, whose masked mixture spectrum is synthesised on the
+streaming framing. Vocals = time branch + spectral branch. Two sizes ship:
+  - low latency: one stack, no lookahead, n_fft 256, hop 64 at 16 kHz (16 bands of
+    8 bins): the spectral latency n_fft - hop = 192 samples equals the time
+    branch's, so the sum streams at 12 ms;
+  - quality: the hourglass family's three-stack net (n_fft 1024, hop 256, 6 frames
+    of lookahead): the spectral latency 2304 samples (144 ms) exceeds the time
+    branch's and the time branch is delayed to match; the spectral hop is a whole
+    number of time steps, so both stream in hops of 256 samples.
 """
 import torch
 import torch.nn as nn
@@ -176,20 +181,32 @@ class HybridDemucs(DemucsStream):
 
     def __init__(self, depth=3, hidden=48, growth=2, kernel=8, stride=4, rnn_layers=2,
                  spec_n_fft=256, spec_hop=64, spec_nb=16, spec_d0=24, spec_d1=48, spec_d2=96,
-                 spec_hidden=192):
+                 spec_hidden=192, spec_stacks=1, spec_lookahead=0):
         super().__init__(depth, hidden, growth, kernel, stride, rnn_layers)
         import sep_models as M
-        self.spec = M.StackedHourglass(stacks=1, d0=spec_d0, d1=spec_d1, d2=spec_d2, hidden=spec_hidden,
-                                       lookahead=0, nb=spec_nb, bw=spec_n_fft // 2 // spec_nb,
-                                       n_fft=spec_n_fft, hop=spec_hop)
+        self.spec = M.StackedHourglass(stacks=spec_stacks, d0=spec_d0, d1=spec_d1, d2=spec_d2,
+                                       hidden=spec_hidden, lookahead=spec_lookahead, nb=spec_nb,
+                                       bw=spec_n_fft // 2 // spec_nb, n_fft=spec_n_fft, hop=spec_hop)
         # a quiet start: the spectral masks begin near 0, so the hybrid begins as its time branch
         with torch.no_grad():
-            self.spec.stacks[0].head.bias.fill_(-4.0)
+            for st in self.spec.stacks:
+                st.head.bias.fill_(-4.0)
         self.register_buffer('spec_window', M.sqrt_hann(spec_n_fft), persistent=False)
         self.cfg.update(spec_n_fft=spec_n_fft, spec_hop=spec_hop, spec_nb=spec_nb, spec_d0=spec_d0,
                         spec_d1=spec_d1, spec_d2=spec_d2, spec_hidden=spec_hidden)
-        if spec_n_fft - spec_hop > -(-(self.step + self.lookahead) // self.step) * self.step:
-            raise ValueError('the spectral branch would add latency to the time branch')
+        if spec_stacks != 1 or spec_lookahead != 0:
+            self.cfg.update(spec_stacks=spec_stacks, spec_lookahead=spec_lookahead)
+        # streaming: the spectral branch runs once per spec_hop (a whole number of
+        # time-branch steps) and lags by n_fft - hop + lookahead * hop; the time
+        # branch, which lags less, is delayed to match
+        time_lat = -(-(self.step + self.lookahead) // self.step) * self.step
+        self.latency = spec_n_fft - spec_hop + spec_lookahead * spec_hop
+        # samples at either end of a training segment that the spectral branch sees
+        # without their full context (zero history / zero future)
+        self.edges = (spec_n_fft - spec_hop, spec_lookahead * spec_hop)
+        if spec_hop % self.step or self.latency < time_lat:
+            raise ValueError(f'spectral hop {spec_hop} must be a multiple of the time step {self.step} '
+                             f'and its latency {self.latency} at least the time branch\'s {time_lat}')
 
     def forward(self, x):
         import sep_models as M

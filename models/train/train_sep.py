@@ -63,6 +63,17 @@ def parse():
                    help='start from the weights of this checkpoint (fresh optimiser and schedule); '
                         'a hourglass may grow: more lookahead (new context weights start at zero) '
                         'and more stacks (each new stack starts as a copy of the last one)')
+    p.add_argument('--spec-stacks', type=int, default=1, help='hybrid: spectral branch stacks')
+    p.add_argument('--spec-lookahead', type=int, default=0, help='hybrid: spectral branch lookahead frames')
+    p.add_argument('--spec-n-fft', type=int, default=256, help='hybrid: spectral branch FFT size')
+    p.add_argument('--spec-hop', type=int, default=64, help='hybrid: spectral branch hop')
+    p.add_argument('--init-spec', default=None,
+                   help='hybrid: the spectral branch from this hourglass checkpoint (same shapes); '
+                        'with --init for the time branch, whose output layer then starts at zero, '
+                        'so the hybrid starts as the hourglass and the time branch learns what it misses')
+    p.add_argument('--trim-edges', action='store_true',
+                   help='hybrid: leave out of the loss the segment ends where the spectral branch '
+                        'lacks its history or its lookahead (zero padding that streaming never sees)')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--ckpt-minutes', type=float, default=4.0)
     p.add_argument('--eval-minutes', type=float, default=10.0)
@@ -80,7 +91,11 @@ def build_model(a):
     if a.arch == 'demucs':
         return W.DemucsStream(depth=a.depth, hidden=a.ch)
     if a.arch == 'hybrid':
-        return W.HybridDemucs(depth=a.depth, hidden=a.ch, spec_hidden=a.hidden)
+        nb = a.spec_n_fft // 2 // (16 if a.spec_n_fft >= 1024 else 8)
+        return W.HybridDemucs(depth=a.depth, hidden=a.ch, spec_hidden=a.hidden, spec_stacks=a.spec_stacks,
+                              spec_lookahead=a.spec_lookahead, spec_n_fft=a.spec_n_fft,
+                              spec_hop=a.spec_hop, spec_nb=nb, spec_d0=a.d[0], spec_d1=a.d[1],
+                              spec_d2=a.d[2])
     return M.GruBaseline(hidden=a.hidden)
 
 
@@ -150,6 +165,28 @@ def grow_state(model, old):
             raise SystemExit(f'--init: {k} has shape {tuple(o.shape)} in the checkpoint, '
                              f'{tuple(v.shape)} here')
     return out
+
+
+def init_hybrid_from(model, time_sd, spec_sd):
+    """A hybrid's time branch from a Demucs-style (or hybrid) checkpoint and its
+    spectral branch from a hourglass checkpoint of exactly its shapes. The time
+    branch's last transposed convolution starts at zero, so the hybrid first computes
+    what the hourglass does, and the time branch learns a correction."""
+    new = model.state_dict()
+    out = {}
+    for k, v in new.items():
+        if k.startswith('spec.'):
+            src, o = k[5:], spec_sd.get(k[5:])
+        else:
+            src, o = k, time_sd.get(k)
+        if o is None or o.shape != v.shape:
+            raise SystemExit(f'--init/--init-spec: {src} missing or of another shape '
+                             f'({None if o is None else tuple(o.shape)} vs {tuple(v.shape)})')
+        out[k] = o.clone()
+    last = f'dec.{model.depth - 1}.convt.'
+    out[last + 'weight'].zero_()
+    out[last + 'bias'].zero_()
+    model.load_state_dict(out)
 
 
 def mask_loss(masks, X, Vm, Am):
@@ -279,7 +316,10 @@ def main():
         say(f'resumed {ckpt_path} at step {step}, {elapsed / 60:.1f} min trained')
     elif a.init:
         ck = torch.load(a.init)
-        if a.arch == 'hybrid' and ck.get('arch') == W.DemucsStream.arch:
+        if a.arch == 'hybrid' and a.init_spec:
+            init_hybrid_from(model, ck['model'], torch.load(a.init_spec)['model'])
+            say(f'spectral branch from {a.init_spec}; time branch output layer zeroed')
+        elif a.arch == 'hybrid' and ck.get('arch') == W.DemucsStream.arch:
             # the time branch from a Demucs-style checkpoint; the spectral branch is new
             missing, unexpected = model.load_state_dict(ck['model'], strict=False)
             if unexpected or any(not k.startswith('spec.') for k in missing):
@@ -325,6 +365,9 @@ def main():
             v_ref = torch.from_numpy(voc[:, w_off:w_off + w_out])
             a_ref = torch.from_numpy(acc[:, w_off:w_off + w_out])
             v = model(mix_t)
+            if a.trim_edges and hasattr(model, 'edges'):
+                lo, hi = model.edges[0], w_out - model.edges[1]
+                v, v_ref, a_ref = v[:, lo:hi], v_ref[:, lo:hi], a_ref[:, lo:hi]
             eps = 1e-3 * ((v_ref + a_ref) ** 2).sum(-1) + 1e-6
             loss = -0.5 * (sdr_db(v_ref, v, eps) + sdr_db(a_ref, (v_ref + a_ref) - v, eps)).mean()
         else:
