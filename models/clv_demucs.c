@@ -292,9 +292,9 @@ ClvStatus clv_demucs_create(ClvClvm *model, int sample_rate, int channels, ClvOp
         .model_latency = n->latency,
         .block_load = op == CLV_OP_LOW_LATENCY ? DM_BLOCK_LOAD : 0.0,
         /* a quality-only file (latency over 25 ms at the model rate) affords the
-         * long converters, flat to about 7.4 kHz instead of 6.2 kHz, as the
-         * hourglass does: its mask branch wants the top of the band */
-        .taps = 1000L * n->latency / n->rate > 25 ? CLV_RATE_BRIDGE_TAPS_LONG : 0,
+         * wide converters, flat to near 8 kHz instead of 6.2 kHz, as the hourglass
+         * does: its mask branch wants the top of the band */
+        .taps = 1000L * n->latency / n->rate > 25 ? CLV_RATE_BRIDGE_TAPS_WIDE : 0,
         .block = clv_demucs_bridge_block,
         .user = d,
         .name = path,

@@ -275,7 +275,7 @@ ClvStatus clv_hourglass_create(ClvClvm *model, int sample_rate, int channels, Cl
         .host_hop = 0,
         .model_block = M,
         .model_latency = model_latency,
-        .taps = CLV_RATE_BRIDGE_TAPS_LONG,
+        .taps = CLV_RATE_BRIDGE_TAPS_WIDE, /* the top bins matter to the masks */
         .block_load = HG_BLOCK_LOAD,
         .block = clv_hourglass_sep_block,
         .user = h,

@@ -71,7 +71,7 @@ ClvStatus clv_separator_create(const char *name_or_path, int sample_rate, int ch
  * a window of two short STFT hops (clv_spatial_low_latency_params) when the
  * separator and its hop stay within CLV_SPATIAL_MAX_LATENCY_LL_S. Off otherwise
  * and for the training-free centre separator, which is spatial already. */
-#define CLV_SPATIAL_MAX_LATENCY_S 0.200
+#define CLV_SPATIAL_MAX_LATENCY_S 0.210
 #define CLV_SPATIAL_MAX_LATENCY_LL_S 0.025 /* low-latency point: separator and hop */
 typedef enum { CLV_SPATIAL_AUTO = 0, CLV_SPATIAL_OFF = 1 } ClvSpatialMode;
 
