@@ -216,11 +216,21 @@ class Sampler:
     """Draws augmented training batches from a list of items."""
 
     def __init__(self, items, T, seed, weights=None, p_occlude=0.0, p_stretch=0.0,
-                 p_shift=0.0, balance=False):
+                 p_shift=0.0, balance=False, p_filter=0.0, filter_db=6.0,
+                 filter_points=(3, 6), gain=1.5, p_bg=0.0, bg_db=(-20.0, -6.0)):
         self.T = T
         self.p_occlude = p_occlude
         self.p_stretch = p_stretch
         self.p_shift = p_shift
+        # random equalisation (FilterAugment, Nam et al. 2022): a smooth random
+        # curve over the mel bands added to a source's log-mel
+        self.p_filter = p_filter
+        self.filter_db = filter_db
+        self.filter_points = filter_points
+        self.gain = gain
+        # background: a us8k clip of another class mixed in far below the example
+        self.p_bg = p_bg
+        self.bg_db = bg_db
         self.rng = np.random.default_rng(seed)
         self.groups = {}
         for it in items:
@@ -267,7 +277,49 @@ class Sampler:
                 x = np.concatenate([np.repeat(x[:, :1], k, axis=1), x[:, :-k]], axis=1)
             elif k < 0:
                 x = np.concatenate([x[:, -k:], np.repeat(x[:, -1:], -k, axis=1)], axis=1)
-        x += self.rng.uniform(-1.5, 1.5)  # gain +-6.5 dB
+        if self.p_filter > 0.0 and self.rng.random() < self.p_filter:
+            x = self.equalise(x)
+        x += self.rng.uniform(-self.gain, self.gain)  # default gain +-6.5 dB
+        return x, t
+
+    def equalise(self, x):
+        """Adds a random piecewise-linear curve over the mel bands: 2 points at
+        the edges plus random inner points (filter_points: total count range),
+        each with a gain uniform in +-filter_db dB, linearly interpolated between
+        them. Cells at the silence floor stay there."""
+        F = x.shape[1]
+        n = int(self.rng.integers(self.filter_points[0], self.filter_points[1] + 1))
+        inner = np.sort(self.rng.uniform(0, F - 1, size=max(0, n - 2)))
+        pts = np.concatenate([[0.0], inner, [F - 1.0]])
+        g = self.rng.uniform(-self.filter_db, self.filter_db, size=len(pts))
+        curve = np.interp(np.arange(F), pts, g * (np.log(10.0) / 10.0)).astype(np.float32)
+        live = x > FLOOR + 1e-3
+        return np.where(live, np.maximum(x + curve, FLOOR), x).astype(np.float32)
+
+    def background(self, x, t):
+        """Mixes a us8k clip of another class (when the example has a known
+        negative us8k class) bg_db below it; its class becomes unknown."""
+        cand = [c for c in range(10) if t[c] == 0.0]
+        if not cand or not self.us8k_tree:
+            return x, t
+        c = int(cand[self.rng.integers(len(cand))])
+        recs = [r for r in self.us8k_tree if int(r[0][0].name.split('-')[1]) == c]
+        if not recs:
+            return x, t
+        recs = recs[0]
+        lst = recs[self.rng.integers(len(recs))]
+        it = lst[self.rng.integers(len(lst))]
+        y, _ = crop(it, self.T, self.rng, 0.0)
+        if self.p_filter > 0.0 and self.rng.random() < self.p_filter:
+            y = self.equalise(y)
+        # level relative to the example's mean power over live cells
+        def level(z):
+            live = z > FLOOR + 1e-3
+            return float(np.log(np.exp(z[live].astype(np.float64)).mean())) if live.any() else FLOOR
+        d = level(x) - level(y) + self.rng.uniform(*self.bg_db) * np.log(10.0) / 10.0
+        x = np.logaddexp(x, y + np.float32(d)).astype(np.float32)
+        t = t.copy()
+        t[c] = np.nan
         return x, t
 
     def batch(self, B, p_mix=0.5):
@@ -280,6 +332,8 @@ class Sampler:
                 # mixing in the power domain: mel powers of independent sources add
                 x = np.logaddexp(x, x2)
                 t = mix_targets(t, t2)
+            if self.p_bg > 0.0 and self.rng.random() < self.p_bg:
+                x, t = self.background(x, t)
             X[b] = x
             Y[b] = t
         return X, Y

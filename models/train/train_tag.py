@@ -8,7 +8,11 @@ us8k clips of the given folds plus the non-held-out speech/singing/music clips
 (tag_data.py) are sampled with mixing augmentation (two clips summed in the mel
 power domain, labels united), random gain, partial occlusion (the sound fills
 only part of the window, as around onsets in the rolling window), SpecAugment
-and mixup. Loss: binary
+and mixup; optionally (off by default) random equalisation of each source
+(--p-filter: FilterAugment, a random piecewise-linear curve over the mel bands,
+as another microphone or room would colour it), a quiet us8k clip of another
+class as background (--p-bg, its label unknown) and a wider random gain (--gain).
+Loss: binary
 cross-entropy over 13 sigmoid outputs, unknown targets (NaN) masked out.
 Checkpoints every 250 steps to OUT/ckpt.pt; rerunning the same command resumes.
 Deterministic for a given seed (single thread).
@@ -60,6 +64,21 @@ def main():
                     'singing, music, MIR-1K mixtures in equal parts)')
     ap.add_argument('--balance', action='store_true',
                     help='draw us8k clips by class, then recording, then slice')
+    ap.add_argument('--p-filter', type=float, default=0.0,
+                    help='share of sources given a random equalisation curve (FilterAugment)')
+    ap.add_argument('--filter-db', type=float, default=6.0,
+                    help='equalisation: gain range +-dB at each curve point')
+    ap.add_argument('--filter-points', default='3,6',
+                    help='equalisation: min,max number of curve points (edges included)')
+    ap.add_argument('--gain', type=float, default=1.5,
+                    help='random gain range +- (natural log units: 1.5 = 6.5 dB)')
+    ap.add_argument('--p-bg', type=float, default=0.0,
+                    help='share of examples with a quiet us8k clip of another class '
+                    'mixed in (its label unknown)')
+    ap.add_argument('--bg-db', default='-20,-6', help='background level range in dB below the example '
+                    '(write --bg-db=-20,-6: a leading minus needs the =)')
+    ap.add_argument('--dropout', type=float, default=0.3, help='dropout before the linear head')
+    ap.add_argument('--wd', type=float, default=1e-3, help='AdamW weight decay')
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -71,17 +90,22 @@ def main():
     print('train items: %d (folds %s)' % (len(train), folds), flush=True)
 
     model = from_args(vars(a))
+    model.drop.p = a.dropout
     m, s = norm_stats(train)
     model.norm_mean.copy_(torch.tensor(m, dtype=torch.float32))
     model.norm_std.copy_(torch.tensor(s, dtype=torch.float32))
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-3)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.wd)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.steps,
                                                 pct_start=0.1)
     rest = (1.0 - a.w_us8k) / 4
     weights = {'us8k': a.w_us8k, 'speech': rest, 'singing': rest, 'music': rest, 'mix': rest}
     sampler = td.Sampler(train, a.frames, a.seed, weights=weights, balance=a.balance,
                          p_occlude=a.p_occlude,
-                         p_stretch=a.p_stretch, p_shift=a.p_shift)
+                         p_stretch=a.p_stretch, p_shift=a.p_shift,
+                         p_filter=a.p_filter, filter_db=a.filter_db,
+                         filter_points=tuple(int(v) for v in a.filter_points.split(',')),
+                         gain=a.gain, p_bg=a.p_bg,
+                         bg_db=tuple(float(v) for v in a.bg_db.split(',')))
     aug_rng = np.random.default_rng(a.seed + 1000)
     step = 0
     ck = os.path.join(a.out, 'ckpt.pt')
