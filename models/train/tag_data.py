@@ -217,7 +217,8 @@ class Sampler:
 
     def __init__(self, items, T, seed, weights=None, p_occlude=0.0, p_stretch=0.0,
                  p_shift=0.0, balance=False, p_filter=0.0, filter_db=6.0,
-                 filter_points=(3, 6), gain=1.5, p_bg=0.0, bg_db=(-20.0, -6.0)):
+                 filter_points=(3, 6), gain=1.5, p_bg=0.0, bg_db=(-20.0, -6.0),
+                 filter_groups=None, bg_unknown=False):
         self.T = T
         self.p_occlude = p_occlude
         self.p_stretch = p_stretch
@@ -227,10 +228,14 @@ class Sampler:
         self.p_filter = p_filter
         self.filter_db = filter_db
         self.filter_points = filter_points
+        self.filter_groups = filter_groups  # None: every group
         self.gain = gain
         # background: a us8k clip of another class mixed in far below the example
         self.p_bg = p_bg
         self.bg_db = bg_db
+        # bg_unknown: labels the background's clip leaves unknown (speech, singing,
+        # music behind children_playing / street_music) become unknown too
+        self.bg_unknown = bg_unknown
         self.rng = np.random.default_rng(seed)
         self.groups = {}
         for it in items:
@@ -277,7 +282,8 @@ class Sampler:
                 x = np.concatenate([np.repeat(x[:, :1], k, axis=1), x[:, :-k]], axis=1)
             elif k < 0:
                 x = np.concatenate([x[:, -k:], np.repeat(x[:, -1:], -k, axis=1)], axis=1)
-        if self.p_filter > 0.0 and self.rng.random() < self.p_filter:
+        if (self.p_filter > 0.0 and (self.filter_groups is None or g in self.filter_groups)
+                and self.rng.random() < self.p_filter):
             x = self.equalise(x)
         x += self.rng.uniform(-self.gain, self.gain)  # default gain +-6.5 dB
         return x, t
@@ -309,8 +315,9 @@ class Sampler:
         recs = recs[0]
         lst = recs[self.rng.integers(len(recs))]
         it = lst[self.rng.integers(len(lst))]
-        y, _ = crop(it, self.T, self.rng, 0.0)
-        if self.p_filter > 0.0 and self.rng.random() < self.p_filter:
+        y, ty = crop(it, self.T, self.rng, 0.0)
+        if (self.p_filter > 0.0 and (self.filter_groups is None or 'us8k' in self.filter_groups)
+                and self.rng.random() < self.p_filter):
             y = self.equalise(y)
         # level relative to the example's mean power over live cells
         def level(z):
@@ -320,6 +327,8 @@ class Sampler:
         x = np.logaddexp(x, y + np.float32(d)).astype(np.float32)
         t = t.copy()
         t[c] = np.nan
+        if self.bg_unknown:
+            t[(ty != 0.0) & (t != 1.0)] = np.nan
         return x, t
 
     def batch(self, B, p_mix=0.5):

@@ -70,6 +70,9 @@ def main():
                     help='equalisation: gain range +-dB at each curve point')
     ap.add_argument('--filter-points', default='3,6',
                     help='equalisation: min,max number of curve points (edges included)')
+    ap.add_argument('--filter-groups', default='',
+                    help='equalise only sources of these groups (comma list of us8k, '
+                    'speech, singing, music, mix; empty: all)')
     ap.add_argument('--gain', type=float, default=1.5,
                     help='random gain range +- (natural log units: 1.5 = 6.5 dB)')
     ap.add_argument('--p-bg', type=float, default=0.0,
@@ -77,6 +80,9 @@ def main():
                     'mixed in (its label unknown)')
     ap.add_argument('--bg-db', default='-20,-6', help='background level range in dB below the example '
                     '(write --bg-db=-20,-6: a leading minus needs the =)')
+    ap.add_argument('--bg-unknown', action='store_true',
+                    help='labels the background clip leaves unknown (voices and music '
+                    'behind children_playing / street_music) become unknown')
     ap.add_argument('--dropout', type=float, default=0.3, help='dropout before the linear head')
     ap.add_argument('--wd', type=float, default=1e-3, help='AdamW weight decay')
     ap.add_argument('--threads', type=int, default=1)
@@ -104,7 +110,9 @@ def main():
                          p_stretch=a.p_stretch, p_shift=a.p_shift,
                          p_filter=a.p_filter, filter_db=a.filter_db,
                          filter_points=tuple(int(v) for v in a.filter_points.split(',')),
-                         gain=a.gain, p_bg=a.p_bg,
+                         filter_groups=(a.filter_groups.split(',') if a.filter_groups
+                                        else None),
+                         gain=a.gain, p_bg=a.p_bg, bg_unknown=a.bg_unknown,
                          bg_db=tuple(float(v) for v in a.bg_db.split(',')))
     aug_rng = np.random.default_rng(a.seed + 1000)
     step = 0
