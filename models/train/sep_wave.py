@@ -208,10 +208,21 @@ class HybridDemucs(DemucsStream):
             raise ValueError(f'spectral hop {spec_hop} must be a multiple of the time step {self.step} '
                              f'and its latency {self.latency} at least the time branch\'s {time_lat}')
 
+    def freeze_spec(self):
+        """Train the time branch alone: the spectral branch keeps its weights and runs
+        without gradients (training with --freeze-spec)."""
+        self.spec.requires_grad_(False)
+        self.spec_frozen = True
+
     def forward(self, x):
         import sep_models as M
         v = super().forward(x)
-        return v + M.stream_vocals(self.spec, x, self.spec_window)[:, :v.shape[-1]]
+        if getattr(self, 'spec_frozen', False):
+            with torch.no_grad():
+                sv = M.stream_vocals(self.spec, x, self.spec_window)
+        else:
+            sv = M.stream_vocals(self.spec, x, self.spec_window)
+        return v + sv[:, :v.shape[-1]]
 
 
 def build(arch, **kw):

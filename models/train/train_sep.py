@@ -71,6 +71,8 @@ def parse():
                    help='hybrid: the spectral branch from this hourglass checkpoint (same shapes); '
                         'with --init for the time branch, whose output layer then starts at zero, '
                         'so the hybrid starts as the hourglass and the time branch learns what it misses')
+    p.add_argument('--freeze-spec', action='store_true',
+                   help='hybrid: train the time branch only; the spectral branch keeps its weights')
     p.add_argument('--trim-edges', action='store_true',
                    help='hybrid: leave out of the loss the segment ends where the spectral branch '
                         'lacks its history or its lookahead (zero padding that streaming never sees)')
@@ -306,7 +308,9 @@ def main():
     dev_quick = sep_data.devtest_mixtures(dev[::6], '0db')
     window = M.sqrt_hann()
 
-    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    if a.freeze_spec:
+        model.freeze_spec()
+    opt = torch.optim.Adam([q for q in model.parameters() if q.requires_grad], lr=a.lr)
     step, elapsed = 0, 0.0
     if a.resume and os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
