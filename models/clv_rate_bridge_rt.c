@@ -12,6 +12,20 @@
 
 #include "clv_rate_bridge_impl.h"
 
+/* sum of g[k] x[k], k < T: eight partial sums, so the multiply-adds do not wait on
+ * one another (one running sum made the 256-tap converters cost about 0.04 of a
+ * core at 44.1 kHz stereo) and the compiler can keep them in one vector */
+static inline float dot(const float *g, const float *x, int T)
+{
+    float a[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    int k = 0;
+    for (; k + 8 <= T; k += 8)
+        for (int j = 0; j < 8; j++) a[j] += g[k + j] * x[k + j];
+    float acc = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+    for (; k < T; k++) acc += g[k] * x[k];
+    return acc;
+}
+
 size_t clv_br_fir_process(BrFir *f, const float *in, size_t n, float *out, size_t max_out)
 {
     const int T = f->T, C = f->C;
@@ -27,10 +41,7 @@ size_t clv_br_fir_process(BrFir *f, const float *in, size_t n, float *out, size_
             if (got < max_out) {
                 const float *g = f->g + (size_t)f->t * T;
                 for (int c = 0; c < C; c++) {
-                    const float *x = f->hist + (size_t)c * 2 * T + f->p + 1;
-                    float acc = 0.0f;
-                    for (int k = 0; k < T; k++) acc += g[k] * x[k];
-                    out[got * C + c] = acc;
+                    out[got * C + c] = dot(g, f->hist + (size_t)c * 2 * T + f->p + 1, T);
                 }
                 got++;
             }
