@@ -179,7 +179,10 @@ def main():
             pooled[k] += res[k]
     result = prev or {'protocol': 'us8k: library = two folds, queries = the third, three rotations; '
                           'hit = same class; Recall@K = a hit among the first K',
-              'label': a.label, 'tagger_only': a.tagger_only, 'per_fold': per,
+              'label': a.label, 'tagger_only': a.tagger_only,
+              'options': {'dtw_queries': a.dtw_queries, 'no_dtw': a.no_dtw, 'seed': a.seed,
+                          'query_folds': a.query_folds, 'time_queries': a.time_queries},
+              'per_fold': per,
               'pooled': {k: scores(v) for k, v in pooled.items()}}
 
     # time per query over every shared clip, shipped model
