@@ -4,7 +4,8 @@
  * operating point, so getrusage's peak resident memory belongs to that separator.
  *
  *   bench_sep --list
- *       the registry: one line per entry, "ENTRY<TAB>name<TAB>kind<TAB>file"
+ *       the registry: one line per entry,
+ *       "ENTRY<TAB>name<TAB>kind<TAB>file<TAB>file at the quality point" ("-": none)
  *   bench_sep --sep NAME --op quality|low-latency [--seconds S] [--dump DIR]
  *       a separator at 44.1 kHz stereo:
  *       - its process() called directly on this thread at its own hop (what the
@@ -162,7 +163,8 @@ static int list_registry(void)
         const char *kind = e->kind == CLV_KIND_SEPARATOR ? "separator"
                            : e->kind == CLV_KIND_TAGGER  ? "tagger"
                                                          : "other";
-        printf("ENTRY\t%s\t%s\t%s\n", e->name, kind, e->file ? e->file : "-");
+        printf("ENTRY\t%s\t%s\t%s\t%s\n", e->name, kind, e->file ? e->file : "-",
+               e->file_quality ? e->file_quality : "-");
     }
     return 0;
 }

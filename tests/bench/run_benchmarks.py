@@ -95,9 +95,12 @@ def registry(bench):
     out = []
     for line in r.stdout.splitlines():
         p = line.split('\t')
-        if len(p) == 4 and p[0] == 'ENTRY':
+        if len(p) in (4, 5) and p[0] == 'ENTRY':
             f = None if p[3] == '-' else os.path.join(model_dir(), p[3])
-            out.append(dict(name=p[1], kind=p[2], file=f))
+            # a family may ship another file for the quality point (demucs-quality.clvm)
+            fq = os.path.join(model_dir(), p[4]) if len(p) == 5 and p[4] != '-' else None
+            out.append(dict(name=p[1], kind=p[2], file=f,
+                            file_quality=fq if fq and os.path.exists(fq) else None))
     return out
 
 
@@ -154,11 +157,14 @@ def bench_separators(bench, entries, seconds, core, tmp):
     for e in entries:
         if e['kind'] != 'separator':
             continue
-        model = None
-        if e['file']:
-            model = json_out(run([bench, '--clvm-info', e['file']]), e['file'])
-            model['file'] = os.path.relpath(e['file'], ROOT) if e['file'].startswith(ROOT) else e['file']
+        models = {}
         for op in OPS:
+            f = e.get('file_quality') if op == 'quality' and e.get('file_quality') else e['file']
+            if f:
+                models[op] = json_out(run([bench, '--clvm-info', f]), f)
+                models[op]['file'] = os.path.relpath(f, ROOT) if f.startswith(ROOT) else f
+        for op in OPS:
+            model = models.get(op)
             log(f'run_benchmarks: {e["name"]} ({op}) ...')
             dump = os.path.join(tmp, 'dump')
             os.makedirs(dump, exist_ok=True)
@@ -168,6 +174,8 @@ def bench_separators(bench, entries, seconds, core, tmp):
             row.setdefault('name', e['name'])
             row.setdefault('op', op)
             row['model'] = model or dict(file=None, file_bytes=0, params=0, tensors=0, arch='built-in DSP')
+            if op == 'quality' and e.get('file_quality'):
+                row['quality_file'] = True
             stem = os.path.join(dump, f'{e["name"]}_{op}')
             if row.get('available'):
                 row['hist'] = {k: histogram(f'{stem}_{k}.txt') for k in ('hop_cpu', 'block64', 'block256')}
@@ -198,6 +206,8 @@ def peers_networks(bench, seps, tags, core, tmp):
     nets = {}
     for r in seps:
         f = (r.get('model') or {}).get('file')
+        if r.get('quality_file'):
+            continue  # the peers run each family's primary file (one network per family)
         if f and (r.get('model') or {}).get('available'):
             nets[os.path.join(ROOT, f) if not os.path.isabs(f) else f] = ('separator', r['name'], None)
     for t in tags:
