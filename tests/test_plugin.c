@@ -439,6 +439,22 @@ static void wait_worker(Host *h)
     }
 }
 
+/* Cycles until `n` separators have been reported loaded and the worker is idle, for
+ * up to 10 s (a loaded CI machine can take longer than wait_worker's 2 s to load
+ * and warm a separator up); returns whether that happened. */
+static int wait_loaded(Host *h, int n)
+{
+    for (int i = 0; i < 2000; i++) {
+        cycle(h, 0, 0, 0);
+        if (log_count("loaded") >= n && !clv_ring_count(h->worker.req)) {
+            cycle(h, 0, 0, 0);
+            return 1;
+        }
+        usleep(5000);
+    }
+    return 0;
+}
+
 /* ---- state store -------------------------------------------------------------------- */
 typedef struct {
     uint32_t key, type;
@@ -555,13 +571,15 @@ int main(int argc, char **argv)
     CHECK(host_open(&h, desc, 1), "instantiate with all features failed");
     if (!h.inst) TEST_DONE();
 
-    /* 2. run(0) alone publishes the latency */
+    /* 2. run(0) alone publishes the latency (once the first separator is in) */
+    CHECK(wait_loaded(&h, 1), "no separator loaded within 10 s of instantiation");
     cycle(&h, 0, 1, 0);
     const float lat_q = h.ctl[P_LATENCY];
     CHECK(lat_q > 0.0f, "latency not published by run(0): %g", (double)lat_q);
     h.ctl[P_OP] = 1.0f;
     int ll_loaded = log_count("loaded");
-    wait_worker(&h);
+    cycle(&h, 0, 1, 0); /* the plugin sees the new operating point and asks its worker */
+    wait_loaded(&h, ll_loaded + 1);
     cycle(&h, 0, 1, 0); /* the swap happens at this block boundary */
     CHECK(log_count("loaded") == ll_loaded + 1, "low-latency separator not loaded");
     CHECK(h.ctl[P_LATENCY] < lat_q, "latency after switching to low latency by run(0) only: %g (was %g)",
