@@ -149,6 +149,7 @@ void clv_demucs_net_free(ClvDemucsNet *n)
 }
 int clv_demucs_net_step(const ClvDemucsNet *n) { return n->block; }
 int clv_demucs_net_latency(const ClvDemucsNet *n) { return n->latency; }
+int clv_demucs_net_quality_only(const ClvDemucsNet *n) { return 1000L * n->latency > 25L * n->rate; }
 int clv_demucs_net_rate(const ClvDemucsNet *n) { return n->rate; }
 long clv_demucs_net_params(const ClvDemucsNet *n) { return n->params; }
 
@@ -294,7 +295,7 @@ ClvStatus clv_demucs_create(ClvClvm *model, int sample_rate, int channels, ClvOp
         /* a quality-only file (latency over 25 ms at the model rate) affords the
          * wide converters, flat to near 8 kHz instead of 6.2 kHz, as the hourglass
          * does: its mask branch wants the top of the band */
-        .taps = 1000L * n->latency / n->rate > 25 ? CLV_RATE_BRIDGE_TAPS_WIDE : 0,
+        .taps = clv_demucs_net_quality_only(n) ? CLV_RATE_BRIDGE_TAPS_WIDE : 0,
         .block = clv_demucs_bridge_block,
         .user = d,
         .name = path,

@@ -25,7 +25,7 @@
  *
  * Hybrid (arch "demucs_hybrid", sep_wave.HybridDemucs, after Hybrid Demucs): the
  * same time branch plus a spectral branch, a band-split hourglass mask network
- * (models/clv_hourglass.h) on its own short STFT with hop = step, whose masked
+ * (models/clv_hourglass.h) on its own STFT, whose masked
  * mixture spectrum is synthesised and added to the time branch's vocals. Its
  * metadata carries the hourglass keys prefixed "spec_" (spec_n_fft, spec_hop,
  * spec_stacks, ...) and its tensors the prefix "spec.". The spectral hop is a
@@ -62,6 +62,9 @@ void clv_demucs_net_free(ClvDemucsNet *n);
  * or a hybrid's spectral hop. Thread: any. */
 int clv_demucs_net_step(const ClvDemucsNet *n);
 /* Latency in model samples (a multiple of the step). Thread: any. */
+/* Whether the file serves the quality point only: a latency over the low-latency
+ * point's 25 ms at the model rate (demucs-quality.clvm). Thread: any. */
+int clv_demucs_net_quality_only(const ClvDemucsNet *n);
 int clv_demucs_net_latency(const ClvDemucsNet *n);
 /* Model rate in Hz. Thread: any. */
 int clv_demucs_net_rate(const ClvDemucsNet *n);

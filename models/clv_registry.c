@@ -215,11 +215,9 @@ ClvStatus clv_separator_create_opts(const char *name_or_path, int sample_rate, i
         if (e->kind != CLV_KIND_SEPARATOR || !e->file || strcmp(e->name, name_or_path) != 0)
             continue;
         char path[1200];
-        if (op == CLV_OP_QUALITY && e->file_quality &&
-            find_model_file(e->file_quality, path, sizeof path))
-            return refine(create_from_file(path, sample_rate, channels, op, log, out), channels, o,
-                          log, out);
-        if (!find_model_file(e->file, path, sizeof path)) {
+        const int quality_file = op == CLV_OP_QUALITY && e->file_quality &&
+                                 find_model_file(e->file_quality, path, sizeof path);
+        if (!quality_file && !find_model_file(e->file, path, sizeof path)) {
             clv_log(log, CLV_LOG_ERROR, "model %s: file %s not found (set CLV_MODEL_DIR)", e->name,
                     e->file);
             return CLV_ERR_NOT_FOUND;

@@ -16,15 +16,14 @@ int main(int argc, char **argv)
     double seconds;
     const int rc = bench_start(argc, argv, 1, &seconds);
     if (rc >= 0) return rc;
-    /* the file's operating point: quality only when its latency is over 25 ms */
+    /* the file's operating point */
     ClvOperatingPoint op = CLV_OP_LOW_LATENCY;
     ClvClvm *m = NULL;
-    int64_t lat = 0, mrate = 0;
-    if (clv_clvm_load(argv[1], NULL, &m) == CLV_OK &&
-        clv_clvm_meta_int(m, "latency_samples_model_rate", &lat) == CLV_OK &&
-        clv_clvm_meta_int(m, "sample_rate", &mrate) == CLV_OK && mrate > 0 &&
-        1000L * lat / mrate > 25)
+    ClvDemucsNet *net = NULL;
+    if (clv_clvm_load(argv[1], NULL, &m) == CLV_OK && clv_demucs_net_new(m, NULL, &net) == CLV_OK &&
+        clv_demucs_net_quality_only(net))
         op = CLV_OP_QUALITY;
+    clv_demucs_net_free(net);
     clv_clvm_free(m);
     const int rates[] = {44100, 48000, 16000};
     const int chans[] = {2, 2, 1};
@@ -37,7 +36,8 @@ int main(int argc, char **argv)
         const ClvSeparator *sep = r.sep;
         printf("demucs %s %5d Hz %s: RTF %.4f (%.2f s for %.1f s of audio), worst hop %.3f ms of "
                "%.3f ms, hop %d, latency %d frames (%.2f ms), one thread, backend %s\n",
-               op == CLV_OP_QUALITY ? "quality" : "low-latency", rate, bench_layout(ch), r.time_s / r.audio_s, r.time_s, r.audio_s,
+               op == CLV_OP_QUALITY ? "quality" : "low-latency", rate, bench_layout(ch),
+               r.time_s / r.audio_s, r.time_s, r.audio_s,
                1000.0 * r.worst_s, 1000.0 * sep->hop / rate, sep->hop, sep->latency,
                1000.0 * sep->latency / rate, clv_nn_backend());
         clv_separator_free(r.sep);

@@ -426,22 +426,9 @@ static int all_finite(Host *h, uint32_t n)
     return isfinite(h->ctl[P_LATENCY]) && isfinite(h->ctl[P_LOAD]) && isfinite(h->ctl[P_TAG_CONF]);
 }
 
-static void wait_worker(Host *h)
-{
-    for (int i = 0; i < 400; i++) {
-        cycle(h, 0, 0, 0);
-        if (!clv_ring_count(h->worker.req)) {
-            usleep(5000);
-            cycle(h, 0, 0, 0);
-            return;
-        }
-        usleep(5000);
-    }
-}
-
 /* Cycles until `n` separators have been reported loaded and the worker is idle, for
- * up to 10 s (a loaded CI machine can take longer than wait_worker's 2 s to load
- * and warm a separator up); returns whether that happened. */
+ * up to 10 s (a loaded CI machine can take seconds to load and warm a separator
+ * up); returns whether that happened. */
 static int wait_loaded(Host *h, int n)
 {
     for (int i = 0; i < 2000; i++) {
@@ -454,6 +441,9 @@ static int wait_loaded(Host *h, int n)
     }
     return 0;
 }
+
+/* Cycles until the worker has done every request. */
+static void wait_worker(Host *h) { wait_loaded(h, 0); }
 
 /* ---- state store -------------------------------------------------------------------- */
 typedef struct {

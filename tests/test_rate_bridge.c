@@ -328,8 +328,8 @@ int main(void)
 
     for (int i = 0; i < 2; i++) {
         const int rate = rates[i];
-        for (int t = 0; t < 3; t++)
-            check_latency(rate, t == 2 ? CLV_RATE_BRIDGE_TAPS_WIDE : t ? CLV_RATE_BRIDGE_TAPS_LONG : 0);
+        const int taps[] = {0, CLV_RATE_BRIDGE_TAPS_LONG, CLV_RATE_BRIDGE_TAPS_WIDE};
+        for (int t = 0; t < 3; t++) check_latency(rate, taps[t]);
         const Response s = measure(rate, 0);
         const Response l = measure(rate, CLV_RATE_BRIDGE_TAPS_LONG);
         const Response w = measure(rate, CLV_RATE_BRIDGE_TAPS_WIDE);

@@ -192,6 +192,7 @@ class HybridDemucs(DemucsStream):
             for st in self.spec.stacks:
                 st.head.bias.fill_(-4.0)
         self.register_buffer('spec_window', M.sqrt_hann(spec_n_fft), persistent=False)
+        self.spec_frozen = False
         self.cfg.update(spec_n_fft=spec_n_fft, spec_hop=spec_hop, spec_nb=spec_nb, spec_d0=spec_d0,
                         spec_d1=spec_d1, spec_d2=spec_d2, spec_hidden=spec_hidden)
         if spec_stacks != 1 or spec_lookahead != 0:
@@ -217,10 +218,7 @@ class HybridDemucs(DemucsStream):
     def forward(self, x):
         import sep_models as M
         v = super().forward(x)
-        if getattr(self, 'spec_frozen', False):
-            with torch.no_grad():
-                sv = M.stream_vocals(self.spec, x, self.spec_window)
-        else:
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.spec_frozen):
             sv = M.stream_vocals(self.spec, x, self.spec_window)
         return v + sv[:, :v.shape[-1]]
 
