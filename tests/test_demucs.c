@@ -289,6 +289,30 @@ static void test_network_rate(int rate)
     clv_separator_free(sep);
 }
 
+/* Through the registry: `--model demucs` runs this file at its operating point
+ * (a quality file at the quality point, the causal file at the low-latency one),
+ * when the file under test is the shipped one. */
+static void test_registry_pick(void)
+{
+    char shipped[1200];
+    const char *name = g_quality ? "demucs-quality.clvm" : "demucs.clvm";
+    if (clv_registry_find_model(name, shipped, sizeof shipped) != CLV_OK || !strstr(model_path, name)) {
+        printf("registry: %s is not the shipped file here; pick not checked\n", model_path);
+        return;
+    }
+    const ClvSeparatorOptions o = {best_op(), CLV_SPATIAL_OFF};
+    ClvSeparator *by_name = NULL, *by_file = make_ok(44100, 1, best_op());
+    const ClvStatus st = clv_separator_create_opts("demucs", 44100, 1, &o, &quiet_log, &by_name);
+    CHECK(st == CLV_OK && by_name && by_file && by_name->latency == by_file->latency,
+          "--model demucs at the %s point: %s, latency %d, this file's %d",
+          g_quality ? "quality" : "low-latency", clv_strerror(st), by_name ? by_name->latency : -1,
+          by_file ? by_file->latency : -1);
+    printf("registry: --model demucs at the %s point runs %s (latency %d frames)\n",
+           g_quality ? "quality" : "low-latency", name, by_name ? by_name->latency : -1);
+    clv_separator_free(by_name);
+    clv_separator_free(by_file);
+}
+
 /* --- bad model files: the shipped file with one thing changed ------------ */
 
 static void m_arch(Buf *b) { mutate_arch(b); } /* "Xemucs_stream" */
@@ -344,6 +368,7 @@ int main(int argc, char **argv)
         test_low_latency_no_window();
     }
     engine_matches_direct(48000, CLV_OP_QUALITY);
+    test_registry_pick();
     test_bad_model(argv[2]);
     free(g_v16);
     return sep_test_end("demucs");
