@@ -7,6 +7,13 @@
  * 2m - ku; going down, a skip of s samples (odd) decimates to (s + 1) / 2. The
  * file's ctx and latency must agree with that plan, or the file is refused.
  *
+ * Recurrent bottleneck (optional; metadata rnn_layers > 0): a GRU of rnn_hidden
+ * units over the bottleneck frames and a linear layer back to the bottleneck
+ * width, added to it (tensors gru.* and gru_out.*). The GRU carries past context
+ * from window to window, so windows advance by hop = block rounded down to a
+ * multiple of 2^levels (whole bottleneck frames) and the last block - hop output
+ * samples of each block are dropped; the latency stays block + ctx.
+ *
  * Latency. The network state lags its input by latency = block + ctx model
  * samples (block b is computed when input sample (b+1)*block + ctx - 1 arrives,
  * and its first sample is due latency samples after it arrived). The bridge runs
@@ -106,6 +113,13 @@ ClvStatus clv_waveunet_net_new(const ClvClvm *m, const ClvLog *log, ClvWaveUNetN
         (st = clv_clvm_meta_float_range(m, "slope", 0.0, 1.0, &slope)) != CLV_OK)
         goto fail;
     n->slope = (float)slope;
+    if (clv_clvm_has_meta(m, "rnn_layers")) {
+        if ((st = meta_int(m, "rnn_layers", 0, CLV_RNN_MAX_LAYERS, &n->rnn_layers)) != CLV_OK)
+            goto fail;
+        if (n->rnn_layers &&
+            (st = meta_int(m, "rnn_hidden", 1, 4096, &n->rnn_hidden)) != CLV_OK)
+            goto fail;
+    }
     if (n->kd % 2 == 0 || n->ku % 2 == 0) {
         clv_log(log, CLV_LOG_ERROR, "%s: kernel sizes kd %d and ku %d must be odd", path, n->kd,
                 n->ku);
@@ -161,6 +175,19 @@ ClvStatus clv_waveunet_net_new(const ClvClvm *m, const ClvLog *log, ClvWaveUNetN
         st = CLV_ERR_FORMAT;
         goto fail;
     }
+    n->hop = n->block;
+    if (n->rnn_layers) {
+        n->hop = n->block - n->block % (1 << L);
+        n->hop_frames = n->hop >> L;
+        if (n->hop_frames < 1 || n->hop_frames > n->bott_len) {
+            clv_log(log, CLV_LOG_ERROR,
+                    "%s: a recurrent bottleneck needs a block of at least %d samples and at "
+                    "most %d bottleneck frames per hop (block %d, %d frames per window)",
+                    path, 1 << L, n->bott_len, n->block, n->bott_len);
+            st = CLV_ERR_FORMAT;
+            goto fail;
+        }
+    }
     char p[64];
     int cin = 1;
     for (int i = 0; i < L; i++) {
@@ -181,6 +208,20 @@ ClvStatus clv_waveunet_net_new(const ClvClvm *m, const ClvLog *log, ClvWaveUNetN
         cin = n->width[i];
     }
     if ((st = bind_conv(m, "out", cin + 1, 1, 1, &n->out, &n->params)) != CLV_OK) goto fail;
+    int gin = n->width[L];
+    for (int l = 0; l < n->rnn_layers; l++) {
+        if ((st = clv_nn_bind_rnn_cell(m, "gru", CLV_RNN_GRU, l, 0, gin, n->rnn_hidden,
+                                       &n->gru[l])) != CLV_OK)
+            goto fail;
+        n->params += 3L * n->rnn_hidden * (gin + n->rnn_hidden + 2);
+        gin = n->rnn_hidden;
+    }
+    if (n->rnn_layers) {
+        if ((st = clv_nn_bind_linear(m, "gru_out", n->rnn_hidden, n->width[L], &n->gru_out)) !=
+            CLV_OK)
+            goto fail;
+        n->params += (long)n->width[L] * (n->rnn_hidden + 1);
+    }
     *out = n;
     return CLV_OK;
 fail:
@@ -206,7 +247,15 @@ static double block_macs(const ClvWaveUNetNet *n)
     macs += (double)n->bott.in_ch * n->bott.out_ch * n->kd * n->bott_len;
     for (int j = 0; j < n->levels; j++)
         macs += (double)n->up[j].in_ch * n->up[j].out_ch * n->ku * n->ulen_out[j];
-    return macs + (double)(n->width[0] + 1) * n->block;
+    macs += (double)(n->width[0] + 1) * n->block;
+    /* the GRU and gru_out on one hop's new frames (a whole window after a reset) */
+    int gin = n->width[n->levels];
+    for (int l = 0; l < n->rnn_layers; l++) {
+        macs += 3.0 * n->rnn_hidden * (gin + n->rnn_hidden) * n->bott_len;
+        gin = n->rnn_hidden;
+    }
+    if (n->rnn_layers) macs += (double)n->rnn_hidden * n->width[n->levels] * n->bott_len;
+    return macs;
 }
 
 static ClvStatus state_layout(ClvWaveUNetState *s, ClvArena *a)
@@ -233,6 +282,13 @@ static ClvStatus state_layout(ClvWaveUNetState *s, ClvArena *a)
     s->scratch = clv_arena_floats(a, scratch ? scratch : 1);
     s->win = clv_arena_floats(a, (size_t)n->win);
     s->vout = clv_arena_floats(a, (size_t)n->block);
+    if (n->rnn_layers) {
+        ClvStatus st = clv_rnn_stream_init(&s->gru, CLV_RNN_GRU, n->rnn_layers, n->gru, a);
+        if (st != CLV_OK && a->base) return st; /* a sizing arena hands out NULL */
+        s->gz = clv_arena_floats(a, (size_t)n->width[L] * n->bott_len);
+        s->gin = clv_arena_floats(a, (size_t)n->width[L]);
+        s->gy = clv_arena_floats(a, (size_t)n->width[L]);
+    }
     /* queue: latency zeros + at most one block + one window of input per piece */
     s->qcap = n->latency + n->block + n->win;
     s->q = clv_arena_floats(a, (size_t)s->qcap);
@@ -337,10 +393,10 @@ ClvStatus clv_waveunet_create(ClvClvm *model, int sample_rate, int channels, Clv
     int align, prefill;
     clv_rate_bridge_describe(w->bridge, &d_down, &d_up, &align, &prefill);
     clv_log(log, CLV_LOG_INFO,
-            "%s: Wave-U-Net separator, %ld parameters, latency %d frames (%.1f ms) at %d Hz: "
+            "%s: Wave-U-Net separator%s, %ld parameters, latency %d frames (%.1f ms) at %d Hz: "
             "converters %.2f + %.2f, model %d + %d alignment samples at %d Hz, queue %d; "
             "worker headroom %d frames (%.1f ms)",
-            path, n->params, w->base.latency, 1000.0 * w->base.latency / sample_rate, sample_rate,
+            path, n->rnn_layers ? " (recurrent bottleneck)" : "", n->params, w->base.latency, 1000.0 * w->base.latency / sample_rate, sample_rate,
             d_down, d_up, n->latency, align, n->rate, prefill, w->base.headroom,
             1000.0 * w->base.headroom / sample_rate);
     *out = &w->base;

@@ -12,6 +12,11 @@
  *     (metadata latency_samples_model_rate); the whole block is computed in the
  *     call that brings its last input sample (a burst of work every `block`
  *     samples).
+ *     With a recurrent bottleneck (metadata rnn_layers > 0: a GRU over the
+ *     bottleneck frames, h + gru_out(GRU(h)), carrying the past from window to
+ *     window) the windows advance by hop = block rounded down to a multiple of
+ *     2^levels instead of block, block b's first hop samples are used, and the
+ *     rest is as above (the same latency, block + ctx).
  *   - the ClvSeparator (clv_waveunet_create): a rate bridge (clv_rate_bridge.h)
  *     resamples host audio to the model rate in small model blocks, runs one
  *     state per channel and reports the exact total delay. The engine forms
@@ -19,9 +24,12 @@
  *     above the model's band (8 kHz at 16 kHz) stays in the accompaniment.
  *
  * Model file metadata: arch "wave_u_net", sample_rate, levels, ch, kd, ku, block,
- * ctx, slope, latency_samples_model_rate; tensors in PyTorch state_dict names:
+ * ctx, slope, latency_samples_model_rate, optional rnn_layers and rnn_hidden;
+ * tensors in PyTorch state_dict names:
  * down.{i}.weight [ch*(i+1), c_in, kd], down.{i}.bias, bottleneck.weight/bias,
- * up.{j}.weight/bias (j = 0 the deepest level), out.weight [1, ch + 1, 1], out.bias. */
+ * up.{j}.weight/bias (j = 0 the deepest level), out.weight [1, ch + 1, 1], out.bias,
+ * and with rnn_layers gru.weight_ih_l{l} etc. (nn.GRU) and gru_out.weight
+ * [ch*(levels+1), rnn_hidden], gru_out.bias. */
 #ifndef CLV_WAVEUNET_H
 #define CLV_WAVEUNET_H
 
@@ -69,8 +77,10 @@ CLV_RT void clv_waveunet_state_reset(ClvWaveUNetState *s);
  * Thread: one at a time per state. */
 CLV_RT void clv_waveunet_state_process(ClvWaveUNetState *s, const float *x, int n, float *y);
 
-/* The network on one window: in[block + 2 * ctx] -> vocals[block] (no streaming
- * state touched except the state's scratch). Thread: one at a time per state. */
+/* The network on one window: in[block + 2 * ctx] -> vocals[block]. Without a
+ * recurrent bottleneck no streaming state is touched except the state's scratch;
+ * with one, the window is taken as the next window of the stream (hop samples
+ * after the last one) and the GRU state advances. Thread: one at a time per state. */
 CLV_RT void clv_waveunet_state_run_block(ClvWaveUNetState *s, const float *in, float *vocals);
 
 /* Registry factory: creates the separator for host rate `sample_rate` (any rate

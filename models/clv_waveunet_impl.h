@@ -13,6 +13,8 @@
 
 struct ClvWaveUNetNetImpl {
     int rate, levels, ch, kd, ku, block, ctx, latency;
+    int hop;                          /* window advance: block, or with a GRU the block
+                                       * rounded down to whole bottleneck frames */
     float slope;
     int win;                          /* input samples per block: block + 2 * ctx */
     int width[WUN_MAX_LEVELS + 1];    /* channels of down i (i < levels), bottleneck (levels) */
@@ -22,6 +24,11 @@ struct ClvWaveUNetNetImpl {
     int ulen_in[WUN_MAX_LEVELS];      /* up j: upsampled length 2m - 1 (conv input) */
     int ulen_out[WUN_MAX_LEVELS];     /* up j: conv output length */
     ClvConv1d down[WUN_MAX_LEVELS], bott, up[WUN_MAX_LEVELS], out;
+    /* optional recurrent bottleneck: h + gru_out(GRU(h)) over bottleneck frames */
+    int rnn_layers, rnn_hidden;
+    int hop_frames;                   /* bottleneck frames per hop: hop >> levels */
+    ClvRnnCell gru[CLV_RNN_MAX_LAYERS];
+    ClvLinear gru_out;
     long params;
 };
 
@@ -37,6 +44,14 @@ struct ClvWaveUNetStateImpl {
     float *a, *b;        /* ping-pong activations, [max floats] each */
     float *scratch;      /* clv_conv1d scratch */
     float *vout;         /* [block] */
+    /* recurrent bottleneck: the GRU state carried from window to window, and the
+     * window's gru_out(GRU(h)) frames, [width L, bott_len], of which each window
+     * adds the last hop_frames (the first window all of them) */
+    ClvRnnStream gru;
+    float *gz;
+    float *gin;          /* [width L] one bottleneck frame, gathered */
+    float *gy;           /* [width L] gru_out of one frame */
+    int gru_started;
 };
 
 /* The separator: a rate bridge around one net and a state per channel. */

@@ -6,7 +6,12 @@
  * One block: down levels (valid conv + LeakyReLU kept as the skip, then x[::2]),
  * the bottleneck, up levels (linear interpolation 2m - 1, concatenated with the
  * centre-cropped skip, valid conv + LeakyReLU) and the 1x1 output conv over
- * [features, centre-cropped input]. Activations ping-pong between two buffers:
+ * [features, centre-cropped input]. With a recurrent bottleneck, the bottleneck
+ * frames go through h + gru_out(GRU(h)); successive windows then advance by hop
+ * (whole bottleneck frames, so every window decimates on the same grid and a
+ * frame computed in one window is the same frame in the next): the GRU steps
+ * only over the frames new to this window, and the older frames' GRU terms are
+ * kept from the windows before. Activations ping-pong between two buffers:
  * the running signal lives in `a` going down and in `b` going up, the concat is
  * built in the other one, so no activation is copied twice. */
 #include <string.h>
@@ -30,6 +35,26 @@ void clv_waveunet_state_run_block(ClvWaveUNetState *s, const float *in, float *v
     clv_conv1d(&n->bott, x, len, s->b, s->scratch);
     clv_leaky_relu(s->b, (size_t)n->width[L] * n->bott_len, n->slope);
     len = n->bott_len;
+    if (n->rnn_layers) {
+        const int C = n->width[L], T = n->bott_len;
+        /* frames [t0, T) are new: all of them in the first window after a reset */
+        int t0 = 0;
+        if (s->gru_started) {
+            t0 = T - n->hop_frames;
+            for (int c = 0; c < C; c++) {
+                float *row = s->gz + (size_t)c * T;
+                memmove(row, row + n->hop_frames, sizeof(float) * (size_t)t0);
+            }
+        }
+        s->gru_started = 1;
+        for (int t = t0; t < T; t++) {
+            for (int c = 0; c < C; c++) s->gin[c] = s->b[(size_t)c * T + t];
+            clv_rnn_stream_step(&s->gru, s->gin, NULL);
+            clv_linear(&n->gru_out, clv_rnn_stream_output(&s->gru), 1, s->gy);
+            for (int c = 0; c < C; c++) s->gz[(size_t)c * T + t] = s->gy[c];
+        }
+        clv_add(s->b, s->gz, (size_t)C * T);
+    }
     int cprev = n->width[L];
     for (int j = 0; j < L; j++) {
         const int i = L - 1 - j, w = n->width[i], u = n->ulen_in[j], sl = n->skip_len[i];
@@ -57,6 +82,10 @@ void clv_waveunet_state_reset(ClvWaveUNetState *s)
     memset(s->q, 0, sizeof(float) * (size_t)s->qcap);
     s->qhead = 0;
     s->qn = n->latency;
+    if (n->rnn_layers) {
+        clv_rnn_stream_reset(&s->gru);
+        s->gru_started = 0;
+    }
 }
 
 void clv_waveunet_state_process(ClvWaveUNetState *s, const float *x, int n, float *y)
@@ -69,15 +98,16 @@ void clv_waveunet_state_process(ClvWaveUNetState *s, const float *x, int n, floa
         s->fill += m;
         if (s->fill == net->win) {
             clv_waveunet_state_run_block(s, s->win, s->vout);
+            /* the first hop samples of the block go out (all of it without a GRU) */
             int tail = (s->qhead + s->qn) % s->qcap;
-            for (int k = 0; k < net->block; k++) {
+            for (int k = 0; k < net->hop; k++) {
                 s->q[tail] = s->vout[k];
                 if (++tail == s->qcap) tail = 0;
             }
-            s->qn += net->block;
-            /* the next block's window starts block samples later */
-            memmove(s->win, s->win + net->block, sizeof(float) * (size_t)(net->win - net->block));
-            s->fill = net->win - net->block;
+            s->qn += net->hop;
+            /* the next block's window starts hop samples later */
+            memmove(s->win, s->win + net->hop, sizeof(float) * (size_t)(net->win - net->hop));
+            s->fill = net->win - net->hop;
         }
         /* latency >= block + ctx - 1 keeps the queue from running dry (checked at
          * setup); qn >= m always holds here */

@@ -16,7 +16,11 @@
  * realtime: no malloc/calloc/realloc/free inside process() (linker --wrap).
  * bad input: another architecture, a missing tensor, a wrong shape, a ctx and a
  *         block that disagree with the network, a wrong latency, 3 channels, and
- *         the low-latency point are refused with one clear error each. */
+ *         the low-latency point are refused with one clear error each; with a
+ *         recurrent bottleneck also a missing gru_out, a GRU width and a GRU
+ *         depth that disagree with the tensors.
+ * The golden signal (2 s) spans 15 windows, so with a recurrent bottleneck it also
+ * checks that the GRU state and the kept GRU frames carry from window to window. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -238,6 +242,20 @@ static void m_block_ctx(Buf *b)
 }
 static void m_latency(Buf *b) { mutate_meta_add(b, "latency_samples_model_rate", -100); }
 static void m_kd_even(Buf *b) { mutate_meta_add(b, "kd", 1); }
+static void m_gru_out(Buf *b) { mutate_rename_tensor(b, "gru_out.weight"); }
+static void m_rnn_hidden(Buf *b) { mutate_meta_add(b, "rnn_hidden", 8); }
+static void m_rnn_layers(Buf *b) { mutate_meta_add(b, "rnn_layers", 1); }
+
+static int model_has_rnn(void)
+{
+    ClvClvm *m = NULL;
+    if (clv_clvm_load(model_path, &quiet_log, &m) != CLV_OK) return 0;
+    int64_t layers = 0;
+    const int rnn = clv_clvm_has_meta(m, "rnn_layers") &&
+                    clv_clvm_meta_int(m, "rnn_layers", &layers) == CLV_OK && layers > 0;
+    clv_clvm_free(m);
+    return rnn;
+}
 
 static void test_bad_model(const char *golden_path)
 {
@@ -253,6 +271,11 @@ static void test_bad_model(const char *golden_path)
     expect_refused(&b, "block/ctx moved together", m_block_ctx, CLV_ERR_FORMAT);
     expect_refused(&b, "wrong latency", m_latency, CLV_ERR_FORMAT);
     expect_refused(&b, "even kernel", m_kd_even, CLV_ERR_FORMAT);
+    if (model_has_rnn()) {
+        expect_refused(&b, "missing gru_out", m_gru_out, CLV_ERR_NOT_FOUND);
+        expect_refused(&b, "GRU width", m_rnn_hidden, CLV_ERR_SHAPE);
+        expect_refused(&b, "GRU depth", m_rnn_layers, CLV_ERR_NOT_FOUND);
+    }
     free(b.p);
 }
 

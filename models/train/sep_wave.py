@@ -64,10 +64,12 @@ class WaveUNet(nn.Module):
     arch = 'wave_u_net'
     domain = 'wave'
 
-    def __init__(self, levels=6, ch=16, kd=15, ku=5, block=2047, slope=0.2):
+    def __init__(self, levels=6, ch=16, kd=15, ku=5, block=2047, slope=0.2, rnn_layers=0,
+                 rnn_hidden=0):
         super().__init__()
         assert kd % 2 == 1 and ku % 2 == 1
         self.levels, self.ch, self.kd, self.ku, self.slope = levels, ch, kd, ku, slope
+        self.rnn_layers = rnn_layers
         widths = [ch * (i + 1) for i in range(levels + 1)]   # down i: widths[i]; bottleneck widths[L]
         self.down = nn.ModuleList()
         cin = 1
@@ -75,6 +77,13 @@ class WaveUNet(nn.Module):
             self.down.append(nn.Conv1d(cin, widths[i], kd))
             cin = widths[i]
         self.bottleneck = nn.Conv1d(cin, widths[levels], kd)
+        if rnn_layers:
+            # recurrent bottleneck: h + gru_out(GRU(h)), causal over bottleneck frames
+            self.gru = nn.GRU(widths[levels], rnn_hidden, num_layers=rnn_layers, batch_first=True)
+            self.gru_out = nn.Linear(rnn_hidden, widths[levels])
+            with torch.no_grad():   # starts as the plain Wave-U-Net
+                self.gru_out.weight.zero_()
+                self.gru_out.bias.zero_()
         self.up = nn.ModuleList()
         cin = widths[levels]
         for i in reversed(range(levels)):
@@ -85,6 +94,20 @@ class WaveUNet(nn.Module):
         self.ctx = (self.plan(self.block) - self.block) // 2
         self.lookahead = 0
         self.cfg = dict(levels=levels, ch=ch, kd=kd, ku=ku, block=self.block)
+        # blocks are independent without the GRU (hop = block); with it, successive
+        # windows must share one decimation grid, so they advance by a whole number
+        # of bottleneck frames (hop = block rounded down to a multiple of 2^levels)
+        # and the last block - hop outputs of each block are not used
+        self.hop = self.block
+        self.edges = (0, 0)
+        if rnn_layers:
+            self.hop = self.block - self.block % (1 << levels)
+            if self.hop < 1:
+                raise ValueError(f'block {self.block} is shorter than one bottleneck frame')
+            self.cfg.update(rnn_layers=rnn_layers, rnn_hidden=rnn_hidden)
+            # --trim-edges: a training segment's first quarter second, where the GRU
+            # has no history (streaming has it everywhere but at the stream start)
+            self.edges = (4000, 0)
 
     def plan(self, out_len):
         """Input length for out_len output samples, or None if out_len is not reachable."""
@@ -114,6 +137,9 @@ class WaveUNet(nn.Module):
             skips.append(h)
             h = h[..., ::2]
         h = F.leaky_relu(self.bottleneck(h), self.slope)
+        if self.rnn_layers:
+            z, _ = self.gru(h.transpose(1, 2))
+            h = h + self.gru_out(z).transpose(1, 2)
         for conv, s in zip(self.up, reversed(skips)):
             h = upsample_linear(h)
             h = torch.cat([h, crop_centre(s, h.shape[-1])], dim=1)
@@ -250,6 +276,14 @@ def separate(model, x):
     streaming schedule of the C port. Returns vocals [S] aligned with x (the C
     output lags by the reported latency)."""
     S = x.shape[-1]
+    if isinstance(model, WaveUNet) and model.rnn_layers:
+        # one pass over the whole stream: the same numbers as hop-by-hop windows
+        # with the GRU state carried (one decimation grid, causal GRU)
+        H, O, c = model.hop, model.block, model.ctx
+        n_out = -(-S // H) * H + O - H
+        xp = torch.zeros(c + n_out + c)
+        xp[c:c + S] = x
+        return model(xp[None])[0, :S]
     if isinstance(model, WaveUNet):
         O, c = model.block, model.ctx
         nb = (S + O - 1) // O

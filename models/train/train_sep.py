@@ -35,6 +35,9 @@ def parse():
     p.add_argument('--levels', type=int, default=6, help='waveunet: down/up levels')
     p.add_argument('--ch', type=int, default=16, help='waveunet: channels added per level; demucs: first width')
     p.add_argument('--depth', type=int, default=3, help='demucs: encoder/decoder layers')
+    p.add_argument('--rnn-layers', type=int, default=0,
+                   help='waveunet: GRU layers over the bottleneck frames (0: none, as Stoller et al.)')
+    p.add_argument('--rnn-hidden', type=int, default=192, help='waveunet: GRU units')
     p.add_argument('--samples', type=int, default=16000,
                    help='waveform models: output samples per example (16 kHz)')
     p.add_argument('--stacks', type=int, default=2)
@@ -75,7 +78,8 @@ def parse():
                    help='hybrid: train the time branch only; the spectral branch keeps its weights')
     p.add_argument('--trim-edges', action='store_true',
                    help='hybrid: leave out of the loss the segment ends where the spectral branch '
-                        'lacks its history or its lookahead (zero padding that streaming never sees)')
+                        'lacks its history or its lookahead (zero padding that streaming never sees); '
+                        'waveunet with --rnn-layers: the first 0.25 s, where the GRU has no history')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--ckpt-minutes', type=float, default=4.0)
     p.add_argument('--eval-minutes', type=float, default=10.0)
@@ -89,7 +93,8 @@ def build_model(a):
         return M.StackedHourglass(stacks=a.stacks, d0=a.d[0], d1=a.d[1], d2=a.d[2], hidden=a.hidden,
                                   lookahead=a.lookahead)
     if a.arch == 'waveunet':
-        return W.WaveUNet(levels=a.levels, ch=a.ch)
+        return W.WaveUNet(levels=a.levels, ch=a.ch, rnn_layers=a.rnn_layers,
+                          rnn_hidden=a.rnn_hidden if a.rnn_layers else 0)
     if a.arch == 'demucs':
         return W.DemucsStream(depth=a.depth, hidden=a.ch)
     if a.arch == 'hybrid':
@@ -329,6 +334,12 @@ def main():
             if unexpected or any(not k.startswith('spec.') for k in missing):
                 raise SystemExit(f'--init: not a time branch for this hybrid ({unexpected or missing})')
             set_spec_norm(a, model, sampler)
+        elif a.arch == 'waveunet' and a.rnn_layers:
+            # a plain Wave-U-Net's weights; the new GRU's output layer starts at zero,
+            # so training starts from what that network computes
+            missing, unexpected = model.load_state_dict(ck['model'], strict=False)
+            if unexpected or any(not k.startswith('gru') for k in missing):
+                raise SystemExit(f'--init: not a Wave-U-Net of these sizes ({unexpected or missing})')
         else:
             model.load_state_dict(grow_state(model, ck['model']) if a.arch == 'hourglass' else ck['model'])
         say(f'initialised from {a.init} (step {ck.get("step")})')
