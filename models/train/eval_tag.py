@@ -41,8 +41,8 @@ WIN = 150    # 3 s
 STEP = 25    # 0.5 s
 
 
-def load_model(run):
-    st = torch.load(os.path.join(run, 'model.pt'))
+def load_model(run, name='model.pt'):
+    st = torch.load(os.path.join(run, name))
     m = from_args(st['args'])
     m.load_state_dict(st['model'])
     m.eval()
@@ -123,16 +123,18 @@ def main():
     ap.add_argument('run')
     ap.add_argument('--fold', type=int, default=-1, help='held-out us8k fold (default: the one not trained on, 0 = none)')
     ap.add_argument('--quick', action='store_true', help='us8k accuracy only (no eval.json)')
+    ap.add_argument('--model', default='model.pt',
+                    help='file in RUN (model_last.pt: the last iterate of an SWA run)')
     a = ap.parse_args()
     torch.set_num_threads(1)
-    model, args = load_model(a.run)
+    model, args = load_model(a.run, a.model)
     folds = [int(x) for x in args['folds'].split(',')]
     fold = a.fold
     if fold < 0:
         rest = [f for f in (1, 2, 3) if f not in folds]
         fold = rest[0] if rest else 0
     items = td.load_cache()
-    res = {'run': a.run, 'train_folds': folds, 'test_fold': fold}
+    res = {'run': a.run, 'model': a.model, 'train_folds': folds, 'test_fold': fold}
     us = [it for it in items if it.group == 'us8k' and it.fold == fold]
     if us:
         ok = {'clip': 0, 'stream-mean': 0, 'stream-max': 0, 'stream-wmean': 0}
@@ -191,7 +193,8 @@ def main():
     print(json.dumps(res['delay'], indent=1))
     print(json.dumps(res['detection'], indent=1))
     print(json.dumps(res['false_alarms_by_source'], indent=1))
-    with open(os.path.join(a.run, 'eval.json'), 'w') as fh:
+    name = 'eval.json' if a.model == 'model.pt' else 'eval_%s.json' % a.model.split('.')[0]
+    with open(os.path.join(a.run, name), 'w') as fh:
         json.dump(res, fh, indent=1)
 
 

@@ -16,7 +16,19 @@ Loss: binary
 cross-entropy over 13 sigmoid outputs, unknown targets (NaN) masked out.
 Checkpoints every 250 steps to OUT/ckpt.pt; rerunning the same command resumes.
 Deterministic for a given seed (single thread).
+
+Stochastic weight averaging (--swa-steps K, off by default; Izmailov et al. 2018):
+after the one-cycle --steps, K more steps with a cyclic learning rate (each cycle of
+--swa-every steps falls linearly from the first to the second value of --swa-lr);
+the weights at the end of every cycle are averaged. The batch-norm running
+statistics of the averaged weights are then recomputed in train mode on
+--bn-batches fresh training batches (their own seeded sampler, same augmentation),
+so the exported model (batch norm folded into the convs) carries them.
+OUT/model.pt is then the averaged model, OUT/model_last.pt the last iterate.
+The first --steps are exactly the run without SWA: a run can be extended by
+copying its ckpt.pt into a new OUT and running the same command with --swa-steps.
 """
+import copy
 import argparse
 import os
 import sys
@@ -41,6 +53,26 @@ def norm_stats(items):
         n += f.shape[0]
     m = s / n
     return m, np.sqrt(np.maximum(s2 / n - m * m, 1e-6))
+
+
+@torch.no_grad()
+def swa_model(model, swa, draw, n_batches):
+    """A copy of model with the averaged parameters swa and batch-norm running
+    statistics recomputed (cumulative average, train mode) over n_batches
+    batches from draw(); returned in eval mode."""
+    m = copy.deepcopy(model)
+    for k, v in m.named_parameters():
+        v.copy_(swa[k])
+    for bn in m.bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative moving average over the batches
+    m.train()
+    for _ in range(n_batches):
+        m(draw()[0])
+    for bn in m.bns:
+        bn.momentum = 0.1
+    m.eval()
+    return m
 
 
 def main():
@@ -85,6 +117,14 @@ def main():
                     'behind children_playing / street_music) become unknown')
     ap.add_argument('--dropout', type=float, default=0.3, help='dropout before the linear head')
     ap.add_argument('--wd', type=float, default=1e-3, help='AdamW weight decay')
+    ap.add_argument('--swa-steps', type=int, default=0,
+                    help='steps of weight averaging after --steps (0: off)')
+    ap.add_argument('--swa-every', type=int, default=150,
+                    help='SWA cycle length: weights averaged at the end of each cycle')
+    ap.add_argument('--swa-lr', default='1e-3,1e-5',
+                    help='SWA learning rate: start,end of each cycle (linear; equal: constant)')
+    ap.add_argument('--bn-batches', type=int, default=200,
+                    help='SWA: training batches for the batch-norm statistics of the average')
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -105,16 +145,26 @@ def main():
                                                 pct_start=0.1)
     rest = (1.0 - a.w_us8k) / 4
     weights = {'us8k': a.w_us8k, 'speech': rest, 'singing': rest, 'music': rest, 'mix': rest}
-    sampler = td.Sampler(train, a.frames, a.seed, weights=weights, balance=a.balance,
-                         p_occlude=a.p_occlude,
-                         p_stretch=a.p_stretch, p_shift=a.p_shift,
-                         p_filter=a.p_filter, filter_db=a.filter_db,
-                         filter_points=tuple(int(v) for v in a.filter_points.split(',')),
-                         filter_groups=(a.filter_groups.split(',') if a.filter_groups
-                                        else None),
-                         gain=a.gain, p_bg=a.p_bg, bg_unknown=a.bg_unknown,
-                         bg_db=tuple(float(v) for v in a.bg_db.split(',')))
+    def make_sampler(seed):
+        return td.Sampler(train, a.frames, seed, weights=weights, balance=a.balance,
+                          p_occlude=a.p_occlude,
+                          p_stretch=a.p_stretch, p_shift=a.p_shift,
+                          p_filter=a.p_filter, filter_db=a.filter_db,
+                          filter_points=tuple(int(v) for v in a.filter_points.split(',')),
+                          filter_groups=(a.filter_groups.split(',') if a.filter_groups
+                                         else None),
+                          gain=a.gain, p_bg=a.p_bg, bg_unknown=a.bg_unknown,
+                          bg_db=tuple(float(v) for v in a.bg_db.split(',')))
+    sampler = make_sampler(a.seed)
+    if a.swa_steps > 0 and (a.swa_every <= 0 or a.swa_steps % a.swa_every):
+        ap.error('--swa-steps must be a multiple of --swa-every')
+    swa_lr = [float(v) for v in a.swa_lr.split(',')]
+    total = a.steps + a.swa_steps
+    swa = None     # running mean of the parameters at the cycle ends
+    swa_n = 0
     aug_rng = np.random.default_rng(a.seed + 1000)
+    bn_sampler = make_sampler(a.seed + 2000)  # batches for the SWA batch-norm statistics
+    bn_rng = np.random.default_rng(a.seed + 3000)
     step = 0
     ck = os.path.join(a.out, 'ckpt.pt')
     if os.path.exists(ck):
@@ -126,6 +176,9 @@ def main():
         aug_rng.bit_generator.state = st['aug_rng']
         torch.set_rng_state(st['torch_rng'])
         step = st['step']
+        if st.get('swa') is not None:
+            swa = st['swa']
+            swa_n = st['swa_n']
         print('resumed at step %d' % step, flush=True)
 
     def save():
@@ -134,22 +187,31 @@ def main():
                     'sched': sched.state_dict(), 'rng': sampler.rng.bit_generator.state,
                     'aug_rng': aug_rng.bit_generator.state,
                     'torch_rng': torch.get_rng_state(), 'step': step,
-                    'args': vars(a)}, tmp)
+                    'swa': swa, 'swa_n': swa_n, 'args': vars(a)}, tmp)
         os.replace(tmp, ck)
 
     t0 = time.time()
     run_loss = 0.0
     model.train()
-    while step < a.steps:
-        X, Y = sampler.batch(a.batch, a.p_mix)
+
+    def draw(smp, rng):
+        X, Y = smp.batch(a.batch, a.p_mix)
         X = torch.from_numpy(X)
         Y = torch.from_numpy(Y)
-        spec_augment(X, aug_rng)
-        if aug_rng.random() < a.p_mixup:
-            lam = float(aug_rng.beta(0.4, 0.4))
-            perm = torch.from_numpy(aug_rng.permutation(a.batch))
+        spec_augment(X, rng)
+        if rng.random() < a.p_mixup:
+            lam = float(rng.beta(0.4, 0.4))
+            perm = torch.from_numpy(rng.permutation(a.batch))
             X = lam * X + (1 - lam) * X[perm]
             Y = lam * Y + (1 - lam) * Y[perm]  # NaN (unknown) stays unknown
+        return X, Y
+
+    while step < total:
+        if step >= a.steps:  # SWA phase: cyclic learning rate, no scheduler
+            t = ((step - a.steps) % a.swa_every + 1) / a.swa_every
+            for g in opt.param_groups:
+                g['lr'] = (1 - t) * swa_lr[0] + t * swa_lr[-1]
+        X, Y = draw(sampler, aug_rng)
         known = ~torch.isnan(Y)
         logits = model(X)
         loss = torch.nn.functional.binary_cross_entropy_with_logits(
@@ -157,16 +219,32 @@ def main():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        sched.step()
+        if step < a.steps:
+            sched.step()
         step += 1
         run_loss += loss.item()
+        if step > a.steps and (step - a.steps) % a.swa_every == 0:
+            p = {k: v.detach().clone() for k, v in model.named_parameters()}
+            if swa is None:
+                swa = p
+            else:
+                for k in swa:
+                    swa[k] += (p[k] - swa[k]) / (swa_n + 1)
+            swa_n += 1
         if step % 100 == 0:
-            print('step %d loss %.4f lr %.2e %.0fs' % (step, run_loss / 100,
-                  sched.get_last_lr()[0], time.time() - t0), flush=True)
+            print('step %d loss %.4f lr %.2e %.0fs%s' % (
+                step, run_loss / 100, opt.param_groups[0]['lr'], time.time() - t0,
+                ' swa %d' % swa_n if swa_n else ''), flush=True)
             run_loss = 0.0
-        if step % 250 == 0 or step == a.steps:
+        if step % 250 == 0 or step == total:
             save()
     model.eval()
+    if a.swa_steps > 0:
+        torch.save({'model': model.state_dict(), 'args': vars(a)},
+                   os.path.join(a.out, 'model_last.pt'))
+        model = swa_model(model, swa, lambda: draw(bn_sampler, bn_rng), a.bn_batches)
+        print('averaged %d weight sets; batch norm from %d batches' % (swa_n, a.bn_batches),
+              flush=True)
     torch.save({'model': model.state_dict(), 'args': vars(a)},
                os.path.join(a.out, 'model.pt'))
     print('done', flush=True)
