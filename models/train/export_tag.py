@@ -8,7 +8,8 @@ and writes the golden data the C tests compare against.
 Tensors: norm_mean, norm_std [64]; convs.{i}.weight [C_out, C_in, 3, 3] and
 convs.{i}.bias [C_out] (batch norm folded); fc.weight [13, 2 C], fc.bias [13].
 Metadata: arch, front-end parameters, labels, channels, window/step frames,
-hysteresis thresholds, training commit and folds, licence.
+hysteresis thresholds, training commit and folds, licence (and the weight
+averaging of an SWA run: train_swa_steps, train_swa_every, train_swa_lr).
 
 The golden header holds, for the test signal of tag_golden_mel.py (5.05 s at
 16 kHz), the sigmoid scores of every rolling step (eval_tag.stream_steps: a 3 s
@@ -94,6 +95,10 @@ def main():
             'train_seed': int(st['args']['seed']),
             'train_commit': commit or 'unknown',
             'license': 'CC BY-NC 3.0 (trained on UrbanSound8K; MIR-1K research use)'}
+    if int(st['args'].get('swa_steps', 0)) > 0:  # stochastic weight averaging (train_tag.py)
+        meta['train_swa_steps'] = int(st['args']['swa_steps'])
+        meta['train_swa_every'] = int(st['args']['swa_every'])
+        meta['train_swa_lr'] = st['args']['swa_lr']
     clvm.write_clvm(a.out, tensors, meta)
     # check the export: folded weights reproduce the PyTorch network
     t2, _ = clvm.read_clvm(a.out)
