@@ -19,8 +19,8 @@
  *         the low-latency point are refused with one clear error each; with a
  *         recurrent bottleneck also a missing gru_out, a GRU width and a GRU
  *         depth that disagree with the tensors.
- * The golden signal (2 s) spans 15 windows, so with a recurrent bottleneck it also
- * checks that the GRU state and the kept GRU frames carry from window to window. */
+ * The golden signal (2 s) spans many windows (31 with the shipped hop of 1024), so
+ * with a recurrent bottleneck it also checks that the GRU state and the kept GRU frames carry from window to window. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>

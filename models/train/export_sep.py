@@ -50,12 +50,26 @@ def main():
     ap.add_argument('out')
     ap.add_argument('--golden')
     ap.add_argument('--command', default='', help='training command line for the metadata')
+    ap.add_argument('--block', type=int, default=0,
+                    help='waveunet: stream in blocks of about this many output samples instead of '
+                         'the training block (latency block + ctx; with a recurrent bottleneck the '
+                         'output does not depend on it, only the latency and the cost per sample)')
     a = ap.parse_args()
     torch.set_num_threads(1)
     ck = torch.load(a.ckpt, map_location='cpu')
     model = M.build(ck['arch'], **ck['cfg'])
     model.load_state_dict(ck['model'])
     model.eval()
+    cfg = dict(ck['cfg'])
+    if a.block:
+        import sep_wave as W
+        if not isinstance(model, W.WaveUNet):
+            raise SystemExit('--block is for Wave-U-Net checkpoints')
+        rebuilt = W.WaveUNet(**{**cfg, 'block': a.block})
+        rebuilt.load_state_dict(model.state_dict())
+        model = rebuilt.eval()
+        cfg['block'] = model.block
+        print(f'streaming block {model.block} (hop {model.hop}, ctx {model.ctx})')
     # shipped as float16 (half the size); the reference model below uses the same
     # rounded weights, so the golden data is what the C network must reproduce
     sd = {k: v.detach().numpy().astype(np.float16).astype(np.float32) for k, v in model.state_dict().items()}
@@ -105,7 +119,7 @@ def main():
             'train_data': 'MIR-1K train (remixed) + PJS songs as extra voices',
             'train_commit': commit or 'unknown',
             'license': 'research/non-commercial (trained on MIR-1K)'})
-    for k, v in ck['cfg'].items():
+    for k, v in cfg.items():
         meta[k] = int(v)
     clvm.write_clvm(a.out, tensors, meta)
     t2, m2 = clvm.read_clvm(a.out)
