@@ -21,7 +21,7 @@
  * converters, an alignment of a few samples and one short hop of queueing; a
  * bridge block of `block` samples would add a whole block (128 ms) of queueing.
  *
- * Headroom. The network block (about 0.32 GFLOP per channel for the shipped
+ * Headroom. The network block (about 0.27 GFLOP per channel for the shipped
  * sizes) arrives in one burst every `block` model samples, inside one worker
  * hop; the engine's slack must cover that burst. It is declared from the
  * block's multiply-adds at a conservative WUN_HEADROOM_GFLOPS, as a fixed
