@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 """Which layer of the fold taggers makes the best query-by-example embedding.
 
-  /usr/bin/python3 models/train/embed_variants.py     (from models/train/, after tag_data.py)
+  /usr/bin/python3 models/train/embed_variants.py     (after tag_data.py has built its cache)
 
 For each us8k rotation (library: two folds, queries: the third) it embeds every clip
 with the rotation tagger runs/tagx_U_fXY (whole-clip windows as models/clv_embed.c
@@ -11,11 +11,19 @@ logits, the 10 urban scores, and the penultimate with the scores appended at thr
 weights; prints MRR@20, Recall@10 and Recall@20 per fold and over all queries.
 Session 7: penultimate 0.680, logits 0.679 / 0.670, scores 0.651, appended 0.655-0.670.
 """
-sys.path.insert(0, '.')
+import os
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+os.chdir(HERE)
 torch.set_num_threads(1)
-import tag_data as td
-from embed_model import EmbedNet, pad_centre, MAX_FRAMES
-from train_embed import load_tagger, us8k_class
+import tag_data as td  # noqa: E402
+from embed_model import EmbedNet, pad_centre, MAX_FRAMES  # noqa: E402
+from train_embed import load_tagger, us8k_class  # noqa: E402
 items = td.load_cache()
 US = 10
 @torch.no_grad()
