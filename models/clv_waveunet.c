@@ -15,7 +15,7 @@
  * samples of each block are dropped; the latency stays block + ctx.
  *
  * Latency. The network state lags its input by latency = block + ctx model
- * samples (block b is computed when input sample (b+1)*block + ctx - 1 arrives,
+ * samples (block b is computed when input sample b*hop + block + ctx - 1 arrives,
  * and its first sample is due latency samples after it arrived). The bridge runs
  * the state in small model blocks (WUN_BRIDGE_BLOCK), so it adds only its
  * converters, an alignment of a few samples and one short hop of queueing; a
@@ -397,7 +397,8 @@ ClvStatus clv_waveunet_create(ClvClvm *model, int sample_rate, int channels, Clv
             "%s: Wave-U-Net separator%s, %ld parameters, latency %d frames (%.1f ms) at %d Hz: "
             "converters %.2f + %.2f, model %d + %d alignment samples at %d Hz, queue %d; "
             "worker headroom %d frames (%.1f ms)",
-            path, n->rnn_layers ? " (recurrent bottleneck)" : "", n->params, w->base.latency, 1000.0 * w->base.latency / sample_rate, sample_rate,
+            path, n->rnn_layers ? " (recurrent bottleneck)" : "", n->params, w->base.latency,
+            1000.0 * w->base.latency / sample_rate, sample_rate,
             d_down, d_up, n->latency, align, n->rate, prefill, w->base.headroom,
             1000.0 * w->base.headroom / sample_rate);
     *out = &w->base;

@@ -63,20 +63,29 @@ def window_embedding(model, f):
     return z[0].numpy().astype(np.float64)
 
 
-@torch.no_grad()
-def clip_embedding(model, f):
-    """f: (T, F) log-mel of a whole file -> normalised embedding (float64)."""
+def clip_windows(f):
+    """f: (T, F) log-mel of a whole file -> the pieces the C code embeds: the whole
+    file up to MAX_FRAMES (one silent frame when empty), otherwise windows of
+    MAX_FRAMES every MAX_FRAMES / 2 plus one ending at the last frame."""
     f = np.asarray(f, dtype=np.float32)
     n = f.shape[0]
     if n == 0:
-        f = np.full((1, f.shape[1]), td.FLOOR, np.float32)
-        n = 1
+        return [np.full((1, f.shape[1]), td.FLOOR, np.float32)]
     if n <= MAX_FRAMES:
-        return window_embedding(model, f)
+        return [f]
     ends = list(range(MAX_FRAMES, n + 1, MAX_FRAMES // 2))
     if ends[-1] != n:
         ends.append(n)
-    acc = sum(window_embedding(model, f[e - MAX_FRAMES:e]) for e in ends)
+    return [f[e - MAX_FRAMES:e] for e in ends]
+
+
+@torch.no_grad()
+def clip_embedding(model, f):
+    """f: (T, F) log-mel of a whole file -> normalised embedding (float64)."""
+    wins = clip_windows(f)
+    if len(wins) == 1:
+        return window_embedding(model, wins[0])
+    acc = sum(window_embedding(model, w) for w in wins)
     return acc / max(np.linalg.norm(acc), 1e-30)
 
 

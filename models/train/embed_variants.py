@@ -22,53 +22,56 @@ sys.path.insert(0, HERE)
 os.chdir(HERE)
 torch.set_num_threads(1)
 import tag_data as td  # noqa: E402
-from embed_model import EmbedNet, pad_centre, MAX_FRAMES  # noqa: E402
-from train_embed import load_tagger, us8k_class  # noqa: E402
-items = td.load_cache()
-US = 10
+from embed_model import EmbedNet, clip_windows, pad_centre  # noqa: E402
+from train_embed import load_tagger, rank_hits, us8k_class  # noqa: E402
+
+URBAN = 10  # the first ten outputs are the us8k classes
+
+
+def unit(X):
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
 @torch.no_grad()
-def feats(net, f):
-    f = np.asarray(f, dtype=np.float32)
-    n = f.shape[0]
-    if n <= MAX_FRAMES:
-        wins = [f]
-    else:
-        ends = list(range(MAX_FRAMES, n + 1, MAX_FRAMES // 2))
-        if ends[-1] != n: ends.append(n)
-        wins = [f[e - MAX_FRAMES:e] for e in ends]
-    P, Q = [], []
-    for w in wins:
-        x = torch.from_numpy(pad_centre(w)[None])
-        p = net.pooled(x)
-        lg = net.backbone.fc(p)
-        P.append(torch.nn.functional.normalize(p, dim=1)[0].numpy()); Q.append(lg[0].numpy())
-    return np.mean(P, 0), np.mean(Q, 0)
-def score(Q, L, cq, cl):
-    Qn = Q / np.linalg.norm(Q, axis=1, keepdims=True); Ln = L / np.linalg.norm(L, axis=1, keepdims=True)
-    order = np.argsort(-(Qn @ Ln.T), axis=1, kind='stable')[:, :20]
-    hit = cl[order] == cq[:, None]
-    first = np.where(hit.any(1), hit.argmax(1) + 1, 0)
-    return np.where(first > 0, 1.0 / np.maximum(first, 1), 0.0), hit[:, :10].any(1), hit.any(1)
-res = {}
-for folds, qf in (((1, 2), 3), ((1, 3), 2), ((2, 3), 1)):
-    m, _ = load_tagger(f'runs/tagx_U_f{folds[0]}{folds[1]}')
-    net = EmbedNet(m, head=False).eval()
-    q = [it for it in items if it.group == 'us8k' and it.fold == qf]
-    lib = [it for it in items if it.group == 'us8k' and it.fold in folds]
-    Fq = [feats(net, it.feat) for it in q]; Fl = [feats(net, it.feat) for it in lib]
-    cq = np.array([us8k_class(it) for it in q]); cl = np.array([us8k_class(it) for it in lib])
-    Pq = np.stack([a for a, b in Fq]); Pl = np.stack([a for a, b in Fl])
-    Lq = np.stack([b for a, b in Fq]); Ll = np.stack([b for a, b in Fl])
-    sig = lambda z: 1 / (1 + np.exp(-z))
-    var = {'penult': (Pq, Pl), 'logits10': (Lq[:, :US], Ll[:, :US]), 'post10': (sig(Lq[:, :US]), sig(Ll[:, :US])),
-           'logits13': (Lq, Ll)}
-    for a in (0.5, 1.0, 2.0):
-        n = lambda X: X / np.linalg.norm(X, axis=1, keepdims=True)
-        var[f'penult+{a}post'] = (np.hstack([n(Pq), a * n(sig(Lq[:, :US]))]), np.hstack([n(Pl), a * n(sig(Ll[:, :US]))]))
-    for k, (A, B) in var.items():
-        r = score(A, B, cq, cl)
-        res.setdefault(k, [[], [], []])
-        for i in range(3): res[k][i].append(r[i])
-        print(qf, k, f'MRR {r[0].mean():.3f} R10 {r[1].mean():.3f} R20 {r[2].mean():.3f}', flush=True)
-for k, v in res.items():
-    print('ALL', k, ' '.join(f'{np.concatenate(x).mean():.3f}' for x in v))
+def clip_features(net, f):
+    """(normalised penultimate layer, logits) of a file, each averaged over the
+    windows the C code embeds (the penultimate as clip_embedding's direction)."""
+    P, Z = [], []
+    for w in clip_windows(f):
+        p = net.pooled(torch.from_numpy(pad_centre(w)[None]))
+        P.append(torch.nn.functional.normalize(p, dim=1)[0].numpy())
+        Z.append(net.backbone.fc(p)[0].numpy())
+    return np.mean(P, 0), np.mean(Z, 0)
+
+
+def main():
+    items = td.load_cache()
+    scores = {}
+    for folds, qf in (((1, 2), 3), ((1, 3), 2), ((2, 3), 1)):
+        m, _ = load_tagger(f'runs/tagx_U_f{folds[0]}{folds[1]}')
+        net = EmbedNet(m, head=False).eval()
+        q = [it for it in items if it.group == 'us8k' and it.fold == qf]
+        lib = [it for it in items if it.group == 'us8k' and it.fold in folds]
+        Pq, Zq = map(np.stack, zip(*(clip_features(net, it.feat) for it in q)))
+        Pl, Zl = map(np.stack, zip(*(clip_features(net, it.feat) for it in lib)))
+        cq = np.array([us8k_class(it) for it in q])
+        cl = np.array([us8k_class(it) for it in lib])
+        sq, sl = 1 / (1 + np.exp(-Zq[:, :URBAN])), 1 / (1 + np.exp(-Zl[:, :URBAN]))
+        variants = {'penult': (Pq, Pl), 'logits10': (Zq[:, :URBAN], Zl[:, :URBAN]),
+                    'post10': (sq, sl), 'logits13': (Zq, Zl)}
+        for w in (0.5, 1.0, 2.0):
+            variants[f'penult+{w}post'] = (np.hstack([unit(Pq), w * unit(sq)]),
+                                           np.hstack([unit(Pl), w * unit(sl)]))
+        for k, (A, B) in variants.items():
+            r = rank_hits(unit(A), unit(B), cq, cl)
+            for key in ('rr', 'hit10', 'hit20'):
+                scores.setdefault(k, {}).setdefault(key, []).append(r[key])
+            print(qf, k, f'MRR {r["rr"].mean():.3f} R10 {r["hit10"].mean():.3f} '
+                  f'R20 {r["hit20"].mean():.3f}', flush=True)
+    for k, v in scores.items():
+        print('ALL', k, ' '.join(f'{np.concatenate(v[key]).mean():.3f}'
+                                  for key in ('rr', 'hit10', 'hit20')))
+
+
+if __name__ == '__main__':
+    main()

@@ -114,14 +114,22 @@ def retrieval(model, items, fold, train_folds):
     lib = [it for it in items if it.group == 'us8k' and it.fold in train_folds]
     Q = np.stack([clip_embedding(model, it.feat) for it in q])
     L = np.stack([clip_embedding(model, it.feat) for it in lib])
-    cq = np.array([us8k_class(it) for it in q])
-    cl = np.array([us8k_class(it) for it in lib])
+    r = rank_hits(Q, L, np.array([us8k_class(it) for it in q]),
+                  np.array([us8k_class(it) for it in lib]))
+    return {'mrr20': float(r['rr'].mean()), 'recall10': float(r['hit10'].mean()),
+            'recall20': float(r['hit20'].mean()), 'p10': float(r['p10'].mean()),
+            'queries': len(q), 'library': len(lib)}
+
+
+def rank_hits(Q, L, cq, cl):
+    """Per query, ranking the library L by dot product with Q (rows normalised):
+    reciprocal rank of the first same-class result among 20 (0 if none), whether
+    one is among the first 10 / 20, and the share of hits among the first 10."""
     order = np.argsort(-(Q @ L.T), axis=1, kind='stable')[:, :20]
     hit = cl[order] == cq[:, None]
     first = np.where(hit.any(1), hit.argmax(1) + 1, 0)
-    return {'mrr20': float(np.mean(np.where(first > 0, 1.0 / np.maximum(first, 1), 0.0))),
-            'recall10': float(hit[:, :10].any(1).mean()), 'recall20': float(hit.any(1).mean()),
-            'p10': float(hit[:, :10].mean()), 'queries': len(q), 'library': len(lib)}
+    return {'rr': np.where(first > 0, 1.0 / np.maximum(first, 1), 0.0),
+            'hit10': hit[:, :10].any(1), 'hit20': hit.any(1), 'p10': hit[:, :10].mean(1)}
 
 
 def load_tagger(run):
