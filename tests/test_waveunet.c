@@ -20,7 +20,9 @@
  *         recurrent bottleneck also a missing gru_out, a GRU width and a GRU
  *         depth that disagree with the tensors.
  * The golden signal (2 s) spans many windows (31 with the shipped hop of 1024), so
- * with a recurrent bottleneck it also checks that the GRU state and the kept GRU frames carry from window to window. */
+ * with a recurrent bottleneck it also checks that the GRU state and the kept GRU
+ * frames carry from window to window. models_waveunet_plain runs the same tests on
+ * a small net without the recurrent bottleneck (tests/golden/waveunet_plain*). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
